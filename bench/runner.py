@@ -1,0 +1,212 @@
+"""The benchmark runner: warm-up, timed repetitions, statistics, MPI reduction.
+
+One process or many: launched by mpiexec or srun, every rank runs the same
+kernel between barriers and rank 0 reduces. Throughput figures aggregate as
+the sum over ranks of each repetition's rate; the per-rank spread (min,
+median, max of each rank's median) is kept. Without a launcher nothing
+imports MPI and the run is a single process.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench import sysinfo
+from bench.records import Record, summarize
+
+#: Environment variables that launchers (Hydra, Open MPI, Slurm's PMI2/PMIx) set.
+LAUNCHER_ENV = ("PMI_SIZE", "PMI_RANK", "PMIX_RANK", "OMPI_COMM_WORLD_SIZE")
+
+
+def launched_by_mpi(env: Mapping[str, str] | None = None) -> bool:
+    env = os.environ if env is None else env
+    return any(k in env for k in LAUNCHER_ENV)
+
+
+class LocalComm:
+    """The single-process stand-in for a communicator: rank 0 of 1."""
+
+    rank = 0
+    size = 1
+
+    def Barrier(self) -> None:
+        return None
+
+    def gather(self, value: Any, root: int = 0) -> list[Any]:
+        return [value]
+
+    def bcast(self, value: Any, root: int = 0) -> Any:
+        return value
+
+    def allreduce(self, value: Any, op: Any = None) -> Any:
+        return value
+
+    def allgather(self, value: Any) -> list[Any]:
+        return [value]
+
+
+def world() -> Any:
+    """COMM_WORLD under a launcher, else a LocalComm."""
+    if not launched_by_mpi():
+        return LocalComm()
+    from mpi4py import MPI
+
+    return MPI.COMM_WORLD
+
+
+@dataclass
+class Context:
+    """What every benchmark of one run shares; ``record`` fills the common fields."""
+
+    machine: sysinfo.Machine
+    software: dict[str, Any]
+    comm: Any = field(default_factory=LocalComm)
+    node_type: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+    progress: Callable[[str], None] = lambda _msg: None
+    nodes: int = 1
+    ranks_on_node: int = 1
+    hosts: tuple[str, ...] = ()
+    job: dict[str, Any] = field(default_factory=dict)
+    run_id: str = ""
+
+    @property
+    def rank(self) -> int:
+        return int(self.comm.rank)
+
+    @property
+    def size(self) -> int:
+        return int(self.comm.size)
+
+    @property
+    def is_root(self) -> bool:
+        return self.rank == 0
+
+    def threads(self) -> int:
+        """Threads this rank should use: its CPUs, shared with ranks on the same node."""
+        cpus = sysinfo.usable_cpus()
+        if cpus >= self.machine.cpu.threads and self.ranks_on_node > 1:
+            cpus //= self.ranks_on_node
+        return max(1, min(cpus, self.machine.cpu.cores))
+
+    def say(self, message: str) -> None:
+        if self.is_root:
+            self.progress(message)
+
+    def record(self, name: str, value: float | None, unit: str, **fields: Any) -> Record:
+        fields.setdefault("ranks", self.size)
+        fields.setdefault("nodes", self.nodes)
+        return Record(name=name, value=value, unit=unit, machine=self.machine.to_dict(),
+                      software=self.software, node_type=self.node_type, job=dict(self.job),
+                      run_id=self.run_id, **fields)
+
+    def unavailable(self, name: str, unit: str, reason: str, **params: Any) -> Record:
+        """A record saying why this measurement cannot run here; never a number."""
+        return self.record(name, None, unit, status="unavailable", params=params,
+                           validation={"passed": False, "details": reason})
+
+
+def make_context(comm: Any = None, *, fma_units: int = sysinfo.DEFAULT_FMA_UNITS,
+                 node_type: str = "", options: dict[str, Any] | None = None,
+                 progress: Callable[[str], None] | None = None, run_id: str = "") -> Context:
+    """Probe once per node and agree on the run's identity across ranks."""
+    import uuid
+
+    comm = world() if comm is None else comm
+    machine = sysinfo.probe(fma_units=fma_units)
+    hosts = comm.allgather(machine.hostname)
+    software = sysinfo.software_versions(with_mpi=not isinstance(comm, LocalComm))
+    run_id = comm.bcast(run_id or uuid.uuid4().hex[:12])
+    return Context(
+        machine=machine, software=software, comm=comm, node_type=node_type,
+        options=dict(options or {}), progress=progress or (lambda _m: None),
+        nodes=len(set(hosts)), ranks_on_node=hosts.count(machine.hostname),
+        hosts=tuple(hosts), job=sysinfo.slurm_environment(), run_id=run_id,
+    )
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Reduced result of timed repetitions (meaningful on rank 0)."""
+
+    samples: tuple[float, ...]  # aggregate rate per repetition
+    per_rank: dict[str, float]  # min/median/max over ranks of each rank's median rate
+    compile_s: float
+    passed: bool
+    details: tuple[str, ...]
+
+    def best(self) -> float:
+        return max(self.samples)
+
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+
+def compile_time(ctx: Context, warmup: Callable[[], Any]) -> float:
+    """Run the warm-up (JIT compile or cache load) on every rank; the slowest rank's seconds."""
+    t0 = time.perf_counter()
+    warmup()
+    spent = time.perf_counter() - t0
+    return max(ctx.comm.allgather(spent))
+
+
+def repeat(ctx: Context, once: Callable[[], tuple[float, bool, str]], repeats: int,
+           *, aggregate: str = "sum", compile_s: float = 0.0) -> Measurement:
+    """Time ``once`` ``repeats`` times between barriers on every rank.
+
+    ``once`` returns (rate in the record's unit, validation passed, detail).
+    ``aggregate`` is how ranks combine per repetition: ``sum`` for throughput,
+    ``max`` for times and latencies where the slowest rank decides.
+    """
+    rates: list[float] = []
+    passed = True
+    details: list[str] = []
+    for _ in range(repeats):
+        ctx.comm.Barrier()
+        rate, ok, detail = once()
+        rates.append(rate)
+        if not ok:
+            passed = False
+            details.append(detail)
+    gathered = ctx.comm.gather((rates, passed, details), root=0)
+    if not ctx.is_root:
+        return Measurement((), {}, compile_s, passed, ())
+    combine = {"sum": sum, "max": max, "min": min}[aggregate]
+    samples = tuple(combine(g[0][i] for g in gathered) for i in range(repeats))
+    medians = [statistics.median(g[0]) for g in gathered]
+    per_rank = {"min": min(medians), "median": statistics.median(medians), "max": max(medians)}
+    all_ok = all(g[1] for g in gathered)
+    all_details = tuple(f"rank {r}: {d}" for r, g in enumerate(gathered) for d in g[2])
+    return Measurement(samples, per_rank, compile_s, all_ok, all_details)
+
+
+def to_record(ctx: Context, name: str, unit: str, m: Measurement, *, statistic: str = "max",
+              params: Mapping[str, Any] | None = None, validation: Mapping[str, Any] | None = None,
+              kernel_version: str = "1", direction: str = "higher") -> Record:
+    """The record of a measurement: a failed validation carries no value."""
+    chosen = {"max": max, "min": min, "median": statistics.median}[statistic](m.samples)
+    check = {"passed": m.passed, "details": "; ".join(m.details) or "all checks passed",
+             **(validation or {})}
+    check["passed"] = bool(check["passed"]) and m.passed
+    return ctx.record(
+        name, chosen if check["passed"] else None, unit,
+        status="ok" if check["passed"] else "failed", direction=direction,
+        samples=m.samples if check["passed"] else (),
+        stats=summarize(m.samples) if check["passed"] else {},
+        params={**(params or {}), "statistic": statistic}, validation=check,
+        kernel_version=kernel_version, compile_s=m.compile_s, per_rank=m.per_rank,
+    )
+
+
+def run_benchmarks(ctx: Context, benchmarks: Sequence[Callable[[Context], list[Record]]]
+                   ) -> list[Record]:
+    """Run each benchmark in order on every rank; rank 0 returns all records."""
+    out: list[Record] = []
+    for bench in benchmarks:
+        out.extend(bench(ctx))
+    return out if ctx.is_root else []

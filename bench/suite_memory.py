@@ -1,0 +1,55 @@
+"""STREAM records: one per kernel, the best rate excluding the first iteration.
+
+Under MPI every rank runs its own arrays at once (as HPCC's StarSTREAM); the
+aggregate is the sum of the ranks' rates and the array size per rank keeps the
+node's arrays at least 4x its last-level cache.
+"""
+
+from __future__ import annotations
+
+from bench.records import Record, summarize
+from bench.runner import Context
+
+KERNEL_VERSION = "1"
+
+
+def stream(ctx: Context) -> list[Record]:
+    from kernels import stream as st
+
+    llc = ctx.machine.cpu.llc_bytes
+    elements = int(ctx.options.get("stream_elements") or st.min_elements(llc, ctx.ranks_on_node))
+    available = ctx.machine.memory_available_bytes // max(1, ctx.ranks_on_node)
+    st.check_fits(elements, available)
+    ntimes = int(ctx.options.get("stream_ntimes", 10))
+    threads = ctx.threads()
+    ctx.say(f"STREAM: {ctx.size} rank(s) x {elements:,} elements x 3 arrays, {threads} threads")
+    ctx.comm.Barrier()
+    run = st.run_stream(elements, ntimes, threads)
+    gathered = ctx.comm.gather(run, root=0)
+    if not ctx.is_root:
+        return []
+    records = []
+    rule_4x = elements * 8 * ctx.ranks_on_node >= 4 * llc
+    for kernel in st.KERNELS:
+        best = [g.best_gbs(kernel) for g in gathered]
+        samples = [sum(g.rates_gbs(kernel)[i] for g in gathered) for i in range(1, ntimes)]
+        passed = all(g.valid for g in gathered)
+        details = ("final arrays match STREAM's recurrence" if passed else
+                   "final arrays differ from STREAM's recurrence: " +
+                   "; ".join(f"rank {r}: {g.errors}" for r, g in enumerate(gathered)))
+        records.append(ctx.record(
+            f"memory.stream.{kernel}", sum(best) if passed else None, "GB/s",
+            status="ok" if passed else "failed",
+            samples=samples if passed else (), stats=summarize(samples) if passed else {},
+            per_rank={"min": min(best), "median": sorted(best)[len(best) // 2], "max": max(best)},
+            params={"elements_per_rank": elements,
+                    "bytes_per_element": st.BYTES_PER_ELEMENT[kernel],
+                    "array_bytes_per_rank": elements * 8, "ntimes": ntimes,
+                    "threads_per_rank": threads, "llc_bytes": llc, "rule_4x_llc": rule_4x,
+                    "statistic": "best time excluding the first iteration",
+                    "write_allocate_counted": False},
+            validation={"passed": passed, "details": details, "epsilon": st.EPSILON,
+                        "errors": [g.errors for g in gathered]},
+            kernel_version=KERNEL_VERSION, compile_s=max(g.compile_s for g in gathered),
+        ))
+    return records

@@ -1,0 +1,48 @@
+"""Suites: named, ordered lists of benchmarks, each ``fn(ctx) -> list[Record]``.
+
+Entries are "module:function" strings, imported only when the suite runs, so
+listing suites (and ``hpcplan --help``) imports no kernel.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+from kernels.errors import UserError
+
+SUITES: dict[str, tuple[str, ...]] = {
+    "quick": (
+        "bench.suite_peak:peak_fp64",
+        "bench.suite_peak:peak_fp32",
+        "bench.suite_peak:peak_low_precision",
+        "bench.suite_memory:stream",
+    ),
+    "peak": (
+        "bench.suite_peak:peak_fp64",
+        "bench.suite_peak:peak_fp32",
+        "bench.suite_peak:peak_low_precision",
+    ),
+    "memory": ("bench.suite_memory:stream",),
+}
+
+DESCRIPTIONS = {
+    "quick": "peak FLOP/s per precision and STREAM (the default)",
+    "peak": "peak FLOP/s per precision",
+    "memory": "STREAM Copy, Scale, Add, Triad",
+}
+
+
+def names() -> list[str]:
+    return sorted(SUITES)
+
+
+def resolve(suite: str) -> list[Callable]:
+    """The benchmark functions of a suite, or a UserError naming the known suites."""
+    if suite not in SUITES:
+        raise UserError(f"unknown suite {suite!r}; known suites: {', '.join(names())}")
+    out = []
+    for entry in SUITES[suite]:
+        module, _, func = entry.partition(":")
+        out.append(getattr(importlib.import_module(module), func))
+    return out

@@ -1,0 +1,3 @@
+from hpcplan.cli import main
+
+raise SystemExit(main())

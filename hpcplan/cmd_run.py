@@ -1,0 +1,104 @@
+"""``hpcplan run``: measure this machine (or every rank of an MPI job) and store the records."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from kernels.errors import UserError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from bench import suites
+
+    p = sub.add_parser(
+        "run", help="run a benchmark suite and store its records",
+        description="Run a suite (under mpiexec or srun every rank measures and rank 0 writes). "
+        "Suites: " + "; ".join(f"{n}: {suites.DESCRIPTIONS.get(n, '')}" for n in suites.names()),
+    )
+    p.add_argument("--suite", default="quick", help="suite to run (default: quick)")
+    p.add_argument("--results", metavar="DIR",
+                   help="results directory (default: $HPCPLAN_RESULTS, site config, ./results)")
+    p.add_argument("--target", metavar="DIR",
+                   help="directory the storage suites write under (default: a temporary one)")
+    p.add_argument("--repeats", type=int, metavar="N", help="timed repetitions per benchmark")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="kernel parameter, e.g. stream_elements=50000000 (repeatable)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=run)
+
+
+def parse_params(items: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key.isidentifier():
+            raise UserError(f"--param {item!r} is not KEY=VALUE")
+        value: Any = text
+        for cast in (int, float):
+            try:
+                value = cast(text)
+                break
+            except ValueError:
+                continue
+        if text.lower() in ("true", "false"):
+            value = text.lower() == "true"
+        out[key] = value
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from bench import suites
+    from bench.store import Store
+    from hpcplan import config
+    from hpcplan.terminal import progress_printer
+
+    site = config.load(args.config)
+    options = parse_params(args.param)
+    if args.repeats is not None:
+        if args.repeats < 2:
+            raise UserError(f"--repeats must be at least 2, not {args.repeats}")
+        options["repeats"] = args.repeats
+    if args.target:
+        options["target"] = args.target
+    benchmarks = suites.resolve(args.suite)
+    root = args.results or site.results_dir
+    store = Store(root) if root else Store()
+
+    from bench import runner
+
+    comm = runner.world()
+    error = None
+    if comm.rank == 0:
+        try:
+            store.check_writable()
+        except UserError as exc:
+            error = str(exc)
+    error = comm.bcast(error)
+    if error:
+        raise UserError(error)
+    say = progress_printer() if not args.quiet else (lambda _m: None)
+    ctx = runner.make_context(comm, fma_units=site.fma_units, node_type=site.node_type,
+                              options=options, progress=say)
+    ctx.say(f"suite {args.suite}: {len(benchmarks)} benchmark(s), {ctx.size} rank(s) on "
+            f"{ctx.nodes} node(s)")
+    records = runner.run_benchmarks(ctx, benchmarks)
+    if not ctx.is_root:
+        return 0
+    return report(records, store, args.suite)
+
+
+def report(records: list, store: Any, suite: str) -> int:
+    from hpcplan import recordview
+    from hpcplan.terminal import table
+
+    path = store.write(records)
+    print(table(recordview.HEADERS, recordview.rows(records)))
+    print(f"\n{len(records)} record(s) written to {path}")
+    failed = [r.name for r in records if r.status in ("failed", "aborted")]
+    if failed:
+        print(f"hpcplan: {len(failed)} benchmark(s) failed validation: {', '.join(failed)}",
+              file=sys.stderr)
+        return 1
+    return 0
