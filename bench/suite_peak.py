@@ -14,8 +14,9 @@ from bench.records import Record
 from bench.runner import Context, compile_time, repeat, to_record
 
 KERNEL_VERSION = "1"
-#: Accepted range of t(2n)/t(n): linear scaling, with room for a noisy machine.
-LINEAR_RANGE = (1.5, 2.7)
+#: Accepted range of t(2n)/t(n): linear scaling, with room for a noisy shared
+#: machine; folded work shows as a ratio near 1.
+LINEAR_RANGE = (1.4, 3.0)
 
 
 def _registers(cpu: sysinfo.CpuInfo) -> int:
@@ -47,9 +48,10 @@ def _peak(ctx: Context, precision: str) -> list[Record]:
         return run.gflops, ok, "" if ok else f"error {run.max_rel_error:.2e} > {tol:.2e}"
 
     m = repeat(ctx, once, int(ctx.options.get("repeats", 7)), compile_s=compile_s)
-    half = min(flops.run_fma(precision, width, iterations // 2, threads).seconds for _ in range(3))
-    full = min(flops.run_fma(precision, width, iterations, threads).seconds for _ in range(3))
-    ratios = ctx.comm.gather(full / half, root=0)
+    single = min(flops.run_fma(precision, width, iterations, threads).seconds for _ in range(5))
+    double = min(flops.run_fma(precision, width, 2 * iterations, threads).seconds
+                 for _ in range(5))
+    ratios = ctx.comm.gather(double / single, root=0)
     if not ctx.is_root:
         return []
     total_peak = peak.gflops * ctx.nodes
@@ -58,8 +60,8 @@ def _peak(ctx: Context, precision: str) -> list[Record]:
     plausible = bool(m.samples) and max(m.samples) <= generous
     details = []
     if not linear:
-        details.append(f"time for 2x iterations was {min(ratios):.2f}-{max(ratios):.2f}x, not ~2x: "
-                       "the compiler removed work")
+        details.append(f"time for 2x iterations was {min(ratios):.2f}-{max(ratios):.2f}x, "
+                       "not ~2x: work was removed or the timing is unreliable")
     if not plausible:
         details.append(f"rate {max(m.samples):.1f} GFLOP/s exceeds the most generous peak "
                        f"{generous:.1f} GFLOP/s")

@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "hpcplan.cmd_sysinfo",
     "hpcplan.cmd_run",
     "hpcplan.cmd_results",
+    "hpcplan.cmd_clean",
 )
 
 

@@ -13,13 +13,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("results", help="list, show or export stored records",
                        description="Read the results store "
                        "(default $HPCPLAN_RESULTS or ./results).")
-    p.add_argument("--results", metavar="DIR", help="results directory")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--results", metavar="DIR", help="results directory")
     verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
-    verbs.add_parser("list", help="one line per run")
-    show = verbs.add_parser("show", help="the records of one run (default: the latest)")
+    verbs.add_parser("list", help="one line per run", parents=[common])
+    show = verbs.add_parser("show", help="the records of one run (default: the latest)",
+                            parents=[common])
     show.add_argument("run", nargs="?", help="run id (or a unique prefix)")
     show.add_argument("--json", action="store_true", help="print the full records as JSON")
-    export = verbs.add_parser("export", help="export every record as CSV")
+    export = verbs.add_parser("export", help="export every record as CSV", parents=[common])
     export.add_argument("--csv", metavar="FILE", required=True, help="output file, - for stdout")
     p.set_defaults(func=run)
 
