@@ -119,13 +119,15 @@ def make_context(comm: Any = None, *, fma_units: int = sysinfo.DEFAULT_FMA_UNITS
 
     comm = world() if comm is None else comm
     machine = sysinfo.probe(fma_units=fma_units)
-    hosts = comm.allgather(machine.hostname)
+    # Slurm's node name tells nodes apart even when they share a host (test clusters).
+    hosts = comm.allgather(os.environ.get("SLURMD_NODENAME") or machine.hostname)
+    here = hosts[comm.rank]
     software = sysinfo.software_versions(with_mpi=not isinstance(comm, LocalComm))
     run_id = comm.bcast(run_id or uuid.uuid4().hex[:12])
     return Context(
         machine=machine, software=software, comm=comm, node_type=node_type,
         options=dict(options or {}), progress=progress or (lambda _m: None),
-        nodes=len(set(hosts)), ranks_on_node=hosts.count(machine.hostname),
+        nodes=len(set(hosts)), ranks_on_node=hosts.count(here),
         hosts=tuple(hosts), job=sysinfo.slurm_environment(), run_id=run_id,
     )
 

@@ -19,7 +19,7 @@ COMMAND_MODULES = (
     "hpcplan.cmd_sysinfo",
     "hpcplan.cmd_run",
     "hpcplan.cmd_results",
-    "hpcplan.cmd_clean",
+    "hpcplan.cmd_slurm",
 )
 
 

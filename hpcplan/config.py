@@ -29,7 +29,7 @@ class SlurmDefaults:
     mpi: str = "pmi2"  # srun --mpi plugin
     time: str = "00:30:00"
     setup: tuple[str, ...] = ()  # lines run before srun (module loads, venv activation)
-    python: str = "python3"  # interpreter inside the job
+    python: str = ""  # interpreter inside the job; empty: the one running hpcplan submit
 
 
 @dataclass(frozen=True)
