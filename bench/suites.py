@@ -24,6 +24,8 @@ SUITES: dict[str, tuple[str, ...]] = {
         "bench.suite_peak:peak_low_precision",
     ),
     "memory": ("bench.suite_memory:stream",),
+    "io": ("bench.suite_io:io",),
+    "metadata": ("bench.suite_io:metadata",),
     "network": ("bench.suite_network:pingpong", "bench.suite_network:allreduce"),
 }
 
@@ -31,6 +33,8 @@ DESCRIPTIONS = {
     "quick": "peak FLOP/s per precision and STREAM (the default)",
     "peak": "peak FLOP/s per precision",
     "memory": "STREAM Copy, Scale, Add, Triad",
+    "io": "IOR-style easy/hard bandwidth, mdtest-style metadata, IO500-style score (--target)",
+    "metadata": "mdtest-style create/stat/read/remove, easy and hard (--target)",
     "network": "MPI ping-pong latency and bandwidth sweep, allreduce bandwidth",
 }
 

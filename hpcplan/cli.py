@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "hpcplan.cmd_run",
     "hpcplan.cmd_results",
     "hpcplan.cmd_slurm",
+    "hpcplan.cmd_clean",
 )
 
 
