@@ -9,10 +9,13 @@ imports MPI and the run is a single process.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import statistics
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -205,10 +208,43 @@ def to_record(ctx: Context, name: str, unit: str, m: Measurement, *, statistic: 
     )
 
 
-def run_benchmarks(ctx: Context, benchmarks: Sequence[Callable[[Context], list[Record]]]
-                   ) -> list[Record]:
-    """Run each benchmark in order on every rank; rank 0 returns all records."""
+@contextlib.contextmanager
+def deferred_signals(signums: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)
+                     ) -> Iterator[list[int]]:
+    """Note SIGINT/SIGTERM instead of dying, so the records measured so far are written.
+
+    Kernels that must clean up at once (storage) install their own raising handler
+    inside this one; when they return, a repeated signal (Slurm sends SIGTERM more
+    than once at a time limit) lands here and is only noted.
+    """
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    previous = {s: signal.signal(s, lambda signum, _frame: received.append(signum))
+                for s in signums}
+    try:
+        yield received
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def run_benchmarks(ctx: Context, benchmarks: Sequence[Callable[[Context], list[Record]]],
+                   received: list[int] | None = None) -> list[Record]:
+    """Run each benchmark in order on every rank; rank 0 returns all records.
+
+    Stops at the first benchmark boundary after a termination signal (``received``,
+    from ``deferred_signals``) or after a benchmark reports itself aborted.
+    """
     out: list[Record] = []
+    received = [] if received is None else received
     for bench in benchmarks:
-        out.extend(bench(ctx))
+        if received:
+            ctx.say(f"stopping: {signal.Signals(received[0]).name} received")
+            break
+        recs = bench(ctx)
+        out.extend(recs)
+        if any(r.status == "aborted" for r in recs):
+            break
     return out if ctx.is_root else []

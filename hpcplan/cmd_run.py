@@ -83,16 +83,21 @@ def run(args: argparse.Namespace) -> int:
                               options=options, progress=say)
     ctx.say(f"suite {args.suite}: {len(benchmarks)} benchmark(s), {ctx.size} rank(s) on "
             f"{ctx.nodes} node(s)")
-    records = runner.run_benchmarks(ctx, benchmarks)
-    if not ctx.is_root:
-        return 0
-    return report(records, store, args.suite)
+    with runner.deferred_signals() as received:
+        records = runner.run_benchmarks(ctx, benchmarks, received)
+        if not ctx.is_root:
+            return 0
+        code = report(records, store)
+    return 128 + received[0] if received else code
 
 
-def report(records: list, store: Any, suite: str) -> int:
+def report(records: list, store: Any) -> int:
     from hpcplan import recordview
     from hpcplan.terminal import table
 
+    if not records:
+        print("no benchmark completed; nothing written", file=sys.stderr)
+        return 1
     path = store.write(records)
     print(table(recordview.HEADERS, recordview.rows(records)))
     print(f"\n{len(records)} record(s) written to {path}")

@@ -207,8 +207,12 @@ def test_sigterm_through_the_command_stores_an_aborted_record(tmp_path: Path) ->
             break
         time.sleep(0.005)
     proc.send_signal(signal.SIGTERM)
+    time.sleep(0.05)
+    if proc.poll() is None:  # Slurm repeats SIGTERM at a time limit: records must survive
+        proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 1, out + err
+    # 1: aborted records; 143 or -15: the repeat came after they were written
+    assert proc.returncode in (1, 128 + signal.SIGTERM, -signal.SIGTERM), out + err
     assert os.listdir(target) == []
     from bench.store import Store
 
