@@ -17,6 +17,7 @@ SUITES: dict[str, tuple[str, ...]] = {
         "bench.suite_peak:peak_fp32",
         "bench.suite_peak:peak_low_precision",
         "bench.suite_memory:stream",
+        "bench.suite_io:quick",
     ),
     "peak": (
         "bench.suite_peak:peak_fp64",
@@ -30,7 +31,7 @@ SUITES: dict[str, tuple[str, ...]] = {
 }
 
 DESCRIPTIONS = {
-    "quick": "peak FLOP/s per precision and STREAM (the default)",
+    "quick": "peak FLOP/s per precision, STREAM, storage in a temporary directory (default)",
     "peak": "peak FLOP/s per precision",
     "memory": "STREAM Copy, Scale, Add, Triad",
     "io": "IOR-style easy/hard bandwidth, mdtest-style metadata, IO500-style score (--target)",

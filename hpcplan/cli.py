@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "hpcplan.cmd_results",
     "hpcplan.cmd_slurm",
     "hpcplan.cmd_clean",
+    "hpcplan.cmd_project",
 )
 
 

@@ -1,0 +1,215 @@
+"""Calibration: measured efficiencies from stored results replace assumed ones.
+
+Records tie to the catalogue through their node-type tag (the site config's
+``node_type``). Per node type, from validated (status ok) records only:
+
+  compute.hpl.fp64 / FP64 peak        -> efficiency.<type>.hpl (a model input)
+  compute.mxp.<p> / <p> peak          -> efficiency.<type>.mxp, when <p> is the
+                                          precision the type's mixed-precision
+                                          figure counts (a model input)
+  compute.peak.fp64 / FP64 peak       -> catalogue.<type>.fp64_peak_fraction
+  compute.peak.fp32 / FP32 peak       -> catalogue.<type>.fp32_peak_fraction
+  compute.mxp.speedup                 -> catalogue.<type>.mxp_speedup
+  memory.stream.triad (GB/s per node) -> catalogue.<type>.stream_triad
+  storage.easy.write (MiB/s per node) -> catalogue.<type>.storage_write
+
+Peaks are the machine's theoretical peaks recorded with each result (per node,
+so a figure from N nodes is divided by N). One record gives a fixed value;
+several give a triangular distribution (min, median, max). The report lists
+every change with its evidence, and what was measured but not applied and why.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kernels.errors import UserError
+from models.catalogue import resolve
+from models.distributions import Distribution, Fixed, Triangular
+from models.errors import ScenarioError
+from models.schema import MEASURED_UNITS, Efficiency, Figure, Provenance, Scenario
+
+if TYPE_CHECKING:
+    import pandas
+
+REQUIRED_COLUMNS = ("name", "value", "unit", "status", "node_type", "peak_fp64_gflops",
+                    "peak_fp32_gflops", "peak_fp16_gflops", "peak_bf16_gflops")
+#: record name -> (catalogue attribute, peak column or "" for an absolute per-node figure)
+ATTRIBUTES = {
+    "compute.peak.fp64": ("fp64_peak_fraction", "peak_fp64_gflops"),
+    "compute.peak.fp32": ("fp32_peak_fraction", "peak_fp32_gflops"),
+    "compute.mxp.speedup": ("mxp_speedup", ""),
+    "memory.stream.triad": ("stream_triad", ""),
+    "storage.easy.write": ("storage_write", ""),
+}
+EXPECTED_UNITS = {"compute.hpl.fp64": "GFLOP/s", "compute.peak.fp64": "GFLOP/s",
+                  "compute.peak.fp32": "GFLOP/s", "compute.mxp.speedup": "ratio",
+                  "memory.stream.triad": "GB/s", "storage.easy.write": "MiB/s"}
+MXP_PRECISIONS = ("fp32", "fp16", "bf16")
+
+
+@dataclass(frozen=True)
+class Change:
+    key: str  # the scenario key path that changed
+    old: str
+    new: str
+    evidence: str
+
+
+@dataclass(frozen=True)
+class CalibrationReport:
+    source: str
+    changes: tuple[Change, ...]
+    notes: tuple[str, ...]  # measured but not applied, ignored records, store problems
+
+    @property
+    def keys(self) -> set[str]:
+        return {c.key for c in self.changes}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "changes": [asdict(c) for c in self.changes],
+                "notes": list(self.notes)}
+
+
+def load_results(root: str | Path) -> tuple[pandas.DataFrame, list[str]]:
+    """The stored results as a DataFrame (one row per record), and the store's problems."""
+    from bench.store import Store
+
+    path = Path(root)
+    if not path.is_dir():
+        raise UserError(f"results directory {path} does not exist")
+    store = Store(path)
+    frame = store.dataframe()
+    return frame, list(store.problems)
+
+
+def _dist(values: list[float]) -> Distribution:
+    vs = sorted(values)
+    if len(vs) == 1 or vs[0] == vs[-1]:
+        return Fixed(vs[0])
+    mid = vs[(len(vs) - 1) // 2] if len(vs) % 2 else (vs[len(vs) // 2 - 1] + vs[len(vs) // 2]) / 2
+    return Triangular(vs[0], mid, vs[-1])
+
+
+def _evidence(name: str, rows: Any, values: list[float], what: str) -> str:
+    runs = ", ".join(dict.fromkeys(str(r) for r in rows["run_id"]))[:60] if "run_id" in rows \
+        else ""
+    spread = f"{min(values):.4g}..{max(values):.4g}" if len(values) > 1 else f"{values[0]:.4g}"
+    return f"{name}: {len(values)} ok record(s), {what} {spread}" + (f" (runs {runs})" if runs
+                                                                     else "")
+
+
+def calibrate(scenario: Scenario, frame: pandas.DataFrame, *, source: str = "",
+              node_map: dict[str, str] | None = None,
+              notes: list[str] | None = None) -> tuple[Scenario, CalibrationReport]:
+    """A scenario with measured inputs in place of assumed ones, and the report of what changed."""
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ScenarioError(source or "results", "", f"lacks the column(s) {', '.join(missing)}")
+    out_notes = list(notes or [])
+    ok = frame[frame["status"] == "ok"]
+    if len(ok) < len(frame):
+        out_notes.append(f"{len(frame) - len(ok)} record(s) not ok (failed, aborted or "
+                         "unavailable) were left out")
+    tags = ok["node_type"].fillna("").astype(str)
+    if (tags == "").any():
+        out_notes.append(f"{int((tags == '').sum())} ok record(s) carry no node-type tag (set "
+                         "node_type in the site config) and were left out")
+    mapping = dict(node_map or {})
+    changes: list[Change] = []
+    catalogue = dict(scenario.catalogue)
+    efficiency = dict(scenario.efficiency)
+    for tag in sorted(set(tags) - {""}):
+        nt = mapping.get(tag, tag)
+        if nt not in catalogue:
+            out_notes.append(f"node type {tag!r} is not in the scenario's catalogue; its "
+                             "records were left out")
+            continue
+        rows = ok[tags == tag]
+        eff, eff_changes = _efficiency(scenario, nt, rows, out_notes)
+        if eff_changes:
+            efficiency[nt] = eff
+            changes += eff_changes
+        entry, attr_changes = _attributes(catalogue[nt], rows, out_notes)
+        if attr_changes:
+            catalogue[nt] = entry
+            changes += attr_changes
+    new = scenario.replace(catalogue=catalogue, efficiency=efficiency)
+    return new, CalibrationReport(source, tuple(changes), tuple(out_notes))
+
+
+def _per_node(rows: Any, name: str, peak_col: str, notes: list[str]) -> list[float]:
+    sel = rows[rows["name"] == name]
+    if sel.empty:
+        return []
+    bad = sel[sel["unit"] != EXPECTED_UNITS.get(name, sel["unit"].iloc[0])]
+    if not bad.empty:
+        notes.append(f"{len(bad)} {name} record(s) in unit {bad['unit'].iloc[0]!r} instead of "
+                     f"{EXPECTED_UNITS[name]!r} were left out")
+        sel = sel[sel["unit"] == EXPECTED_UNITS[name]]
+    nodes = sel["nodes"].fillna(1).astype(float) if "nodes" in sel else 1.0
+    values = sel["value"].astype(float) / nodes
+    if peak_col:
+        peak = sel[peak_col].astype(float)
+        good = peak.notna() & (peak > 0)
+        if not good.all():
+            notes.append(f"{int((~good).sum())} {name} record(s) have no theoretical "
+                         f"{peak_col.split('_')[1].upper()} peak and were left out")
+        values = values[good] / peak[good]
+    return [float(v) for v in values if math.isfinite(v)]
+
+
+def _efficiency(sc: Scenario, nt: str, rows: Any,
+                notes: list[str]) -> tuple[Efficiency, list[Change]]:
+    eff = sc.efficiency_for(nt)
+    changes = []
+    hpl = _per_node(rows, "compute.hpl.fp64", "peak_fp64_gflops", notes)
+    if hpl:
+        if max(hpl) > 1.0:
+            notes.append(f"{nt}: HPL above the theoretical FP64 peak ({max(hpl):.2f}): check "
+                         "the FMA units per core in the site config; not applied")
+        else:
+            new = _dist(hpl)
+            ev = _evidence("compute.hpl.fp64", rows[rows["name"] == "compute.hpl.fp64"], hpl,
+                           "Rmax/Rpeak")
+            changes.append(Change(f"efficiency.{nt}.hpl", eff.hpl.describe(), new.describe(), ev))
+            eff = dataclasses.replace(eff, hpl=new, hpl_provenance=Provenance(measured=ev))
+    basis = resolve(sc.catalogue, nt, sc.definitions).mixed_basis
+    for prec in MXP_PRECISIONS:
+        name = f"compute.mxp.{prec}"
+        vals = _per_node(rows, name, f"peak_{prec}_gflops", notes)
+        if not vals:
+            continue
+        if prec != basis:
+            notes.append(f"{nt}: {name} measured ({min(vals):.2f}..{max(vals):.2f} of the "
+                         f"{prec.upper()} peak) but the type's mixed-precision figure counts "
+                         f"{basis or 'nothing'}; not applied")
+            continue
+        new = _dist(vals)
+        ev = _evidence(name, rows[rows["name"] == name], vals, f"rate / {prec.upper()} peak")
+        changes.append(Change(f"efficiency.{nt}.mxp", eff.mxp.describe(), new.describe(), ev))
+        eff = dataclasses.replace(eff, mxp=new, mxp_provenance=Provenance(measured=ev))
+    return eff, changes
+
+
+def _attributes(entry: Any, rows: Any, notes: list[str]) -> tuple[Any, list[Change]]:
+    measured = dict(entry.measured)
+    changes = []
+    for name, (attr, peak_col) in ATTRIBUTES.items():
+        vals = _per_node(rows, name, peak_col, notes)
+        if not vals:
+            continue
+        vs = sorted(vals)
+        median = vs[(len(vs) - 1) // 2]
+        unit = MEASURED_UNITS[attr]
+        ev = _evidence(name, rows[rows["name"] == name], vals,
+                       "fraction of peak" if peak_col else f"{unit} per node")
+        old = measured.get(attr)
+        measured[attr] = Figure(median, unit, f"{median:.4g} {unit}", Provenance(measured=ev))
+        changes.append(Change(f"catalogue.{entry.name}.{attr}",
+                              old.text if old else "not set", f"{median:.4g} {unit}", ev))
+    return dataclasses.replace(entry, measured=measured), changes

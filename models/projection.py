@@ -1,0 +1,485 @@
+"""``project(scenario, samples, seed) -> Projection``: the whole answer for one scenario.
+
+A projection holds the monthly date axis, the deterministic trajectories (all
+inputs at their point values), the Monte Carlo P10/P50/P90 bands, per target
+the P50/P90 dates, the probability by the deadline and by year, the power at
+the P50 date and the top drivers (a tornado ranking), the binding constraint
+per year, when storage fills, the world-leading check, every input with its
+distribution and provenance, and the definitions the numbers follow.
+``to_dict()`` gives plain JSON-ready data (lists, not arrays) for --json and
+for reports.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from models import engine, timeaxis
+from models import inputs as inputs_mod
+from models.catalogue import resolve
+from models.distributions import Bernoulli
+from models.schema import METRICS, Provenance, Scenario
+from models.units import PIB_IN_PB
+
+DEFAULT_SAMPLES = 10_000
+#: metric name -> unit, for everything a projection carries per month
+UNITS = {
+    "fp64_peak_pf": "PF", "mixed_peak_pf": "PF", "hpl_pf": "PF", "mxp_pf": "PF",
+    "power_mw": "MW", "storage_raw_pb": "PB", "storage_usable_pb": "PB",
+    "storage_effective_pb": "PB", "storage_demand_pb": "PB", "flagship_rmax_pf": "PF",
+}
+
+
+@dataclass(frozen=True)
+class Band:
+    p10: np.ndarray
+    p50: np.ndarray
+    p90: np.ndarray
+
+
+@dataclass(frozen=True)
+class Driver:
+    """One row of the tornado: the input at its low and high value, all else at point values."""
+
+    key: str
+    label: str
+    unit: str
+    low: float
+    high: float
+    date_low: str | None  # target date with the input low (None: not met in the horizon)
+    date_high: str | None
+    swing_months: int  # |date_high - date_low|, not met counting as the horizon end + 1
+    value_low: float  # target metric at the deadline
+    value_high: float
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    key: str
+    name: str
+    metric: str
+    unit: str
+    threshold: float
+    threshold_text: str
+    deadline: str
+    deterministic_date: str | None
+    p50_date: str | None  # met by this month in half of the samples (None: not in the horizon)
+    p90_date: str | None  # met by this month in 90 % of the samples
+    probability_by_deadline: float
+    probability_by_year: dict[int, float]
+    power_at_p50_mw: float | None  # facility power (P50) in the P50 month
+    value_at_deadline_p50: float
+    drivers: tuple[Driver, ...] = ()
+
+
+@dataclass(frozen=True)
+class YearConstraint:
+    year: int
+    binding: str
+    pressures: dict[str, float]  # need / capacity at the year end (P50); > 1 is short
+    power_p50_mw: float
+    envelope_mw: float | None
+    over_envelope: bool  # P50 facility power above the envelope at some month of the year
+    p_over_envelope: float  # largest monthly share of samples above the envelope in the year
+
+
+@dataclass(frozen=True)
+class StorageFill:
+    deterministic_date: str | None  # first month projected demand exceeds effective capacity
+    p50_date: str | None
+    p10_date: str | None  # full by this month in 10 % of the samples (the early case)
+    probability_full_by_end: float
+
+
+@dataclass(frozen=True)
+class InputRow:
+    key: str
+    label: str
+    unit: str
+    distribution: str
+    point: float
+    p10: float
+    p90: float
+    provenance: str  # sourced | assumption | measured | unsourced
+    source: str
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    item: str  # key path
+    kind: str  # sourced | assumption | measured | unsourced
+    text: str
+
+
+@dataclass(frozen=True)
+class World:
+    system: str
+    trend_top1: dict[str, Any]
+    trend_top10: dict[str, Any]
+    years: tuple[Any, ...]  # models.top500.YearRank
+    backtest: Any  # models.top500.Backtest
+    history: str  # file and a note on how its values were checked
+
+
+@dataclass
+class Projection:
+    scenario_name: str
+    scenario_file: str
+    description: str
+    samples: int
+    seed: int
+    months: tuple[str, ...]
+    definitions: tuple[str, ...]
+    deterministic: dict[str, np.ndarray]
+    bands: dict[str, Band]
+    targets: tuple[TargetResult, ...]
+    constraints: tuple[YearConstraint, ...]
+    storage_fill: StorageFill | None
+    world: World | None
+    inputs: tuple[InputRow, ...]
+    sources: tuple[SourceRow, ...]
+    warnings: tuple[str, ...] = ()
+    calibration: Any = None  # models.calibration.CalibrationReport
+    storage_unit: str = "PB"
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def assumptions(self) -> tuple[SourceRow, ...]:
+        return tuple(s for s in self.sources if s.kind in ("assumption", "unsourced"))
+
+    def index(self, month: str) -> int:
+        return self.months.index(month)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data; infinities (no capacity at all) become None."""
+        def arr(a: np.ndarray) -> list[float]:
+            return [float(v) for v in a]
+
+        return _finite({
+            "scenario": {"name": self.scenario_name, "file": self.scenario_file,
+                         "description": self.description},
+            "samples": self.samples,
+            "seed": self.seed,
+            "months": list(self.months),
+            "units": dict(UNITS),
+            "storage_unit": self.storage_unit,
+            "definitions": list(self.definitions),
+            "deterministic": {k: arr(v) for k, v in self.deterministic.items()},
+            "bands": {k: {"p10": arr(b.p10), "p50": arr(b.p50), "p90": arr(b.p90)}
+                      for k, b in self.bands.items()},
+            "targets": [_plain(asdict(t)) for t in self.targets],
+            "constraints": [asdict(c) for c in self.constraints],
+            "storage_fill": asdict(self.storage_fill) if self.storage_fill else None,
+            "world": None if self.world is None else {
+                "system": self.world.system, "trend_top1": self.world.trend_top1,
+                "trend_top10": self.world.trend_top10,
+                "years": [asdict(y) for y in self.world.years],
+                "backtest": self.world.backtest.to_dict(), "history": self.world.history},
+            "inputs": [asdict(i) for i in self.inputs],
+            "sources": [asdict(s) for s in self.sources],
+            "warnings": list(self.warnings),
+            "calibration": self.calibration.to_dict() if self.calibration else None,
+            "timings_s": dict(self.timings_s),
+        })
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _plain(d: dict[str, Any]) -> dict[str, Any]:
+    d["probability_by_year"] = {str(k): v for k, v in d["probability_by_year"].items()}
+    return d
+
+
+def definitions(scenario: Scenario, flagship: str) -> tuple[str, ...]:
+    d = scenario.definitions
+    low = "FP16/BF16" + ("/FP8" if d.include_fp8 else "")
+    sparse = "sparse figures included" if d.include_sparsity else "sparsity excluded"
+    fp8 = "" if d.include_fp8 else "; FP8 excluded"
+    policy = ("capability is scaled down to what the envelope can power"
+              if scenario.facility.power_policy == "cap" else
+              "capability is not reduced, the excess is flagged")
+    return (
+        f"Mixed-precision PF: per device, the dense {low} peak where it has one, otherwise its "
+        f"best FP32/FP64 rate ({sparse}{fp8}); summed over nodes in service.",
+        "FP64 peak PF: per device the best FP64 rate (vector or tensor), as TOP500 Rpeak counts.",
+        "HPL-equivalent PF: FP64 peak x HPL efficiency (Rmax/Rpeak) x availability. The world-"
+        f"leading check uses {flagship or 'the largest system'}'s FP64 peak x HPL efficiency "
+        "(a TOP500 run, no availability factor).",
+        "MxP-equivalent PF: mixed-precision peak x MxP efficiency (HPL-MxP rate / mixed-precision "
+        "peak) x availability.",
+        f"Storage in PB = 10^15 bytes (1 PiB = 2^50 bytes = {PIB_IN_PB:.4f} PB). Raw: media "
+        "capacity. Usable: raw x k/(k+m) of the protection scheme x (1 - file-system "
+        "overhead). Effectively usable: usable x fill ceiling.",
+        "Power: node power x nodes in service, plus storage, x PUE = facility MW; over the "
+        f"envelope is flagged, and {policy}.",
+        "A target is met in the first month its metric is above the threshold. P50/P90 date: "
+        "the month by which it is met in 50 %/90 % of the Monte Carlo samples.",
+        "In service: from the commissioning month (planned deliveries slip by the sampled "
+        "delay) up to, not including, the retirement month.",
+    )
+
+
+def _date(index: int, scenario: Scenario) -> str | None:
+    if index >= scenario.months:
+        return None
+    return timeaxis.fmt(scenario.start + index)
+
+
+def _order(values: np.ndarray, q: float) -> int:
+    s = np.sort(values)
+    return int(s[engine.order_index(q, len(s))])
+
+
+def _year_ends(scenario: Scenario) -> list[tuple[int, int]]:
+    """(calendar year, index of its last month in the horizon) for each year touched."""
+    out = []
+    for m in range(scenario.months):
+        mon = scenario.start + m
+        if mon % 12 == 11 or m == scenario.months - 1:
+            out.append((timeaxis.year_of(mon), m))
+    return out
+
+
+def _demand_band(sc: Scenario, x: np.ndarray, space: inputs_mod.InputSpace) -> Band:
+    """Exact order statistics of demand: a monotone function of the single growth input."""
+    t = (np.arange(sc.months) - (sc.demand.at - sc.start)) / 12.0
+    g = np.sort(x[:, space.col("storage.demand.growth_per_year")])
+    n = len(g)
+    out = []
+    for q in engine.QUANTILES:
+        k = engine.order_index(q, n)
+        up, down = g[k], g[n - 1 - k]
+        base = np.where(t >= 0, up, down)
+        out.append(sc.demand.initial_pb * np.exp(t * np.log1p(base)))
+    return Band(*out)
+
+
+def _tornado(sc: Scenario, comp: engine.Compiled, space: inputs_mod.InputSpace,
+             point: np.ndarray) -> list[list[Driver]]:
+    cols = space.uncertain()
+    if not cols or not sc.targets:
+        return [[] for _ in sc.targets]
+    rows = np.repeat(point, 2 * len(cols), axis=0)
+    lows, highs = [], []
+    for i, j in enumerate(cols):
+        dist = space.inputs[j].dist
+        lo, hi = (0.0, 1.0) if isinstance(dist, Bernoulli) else (dist.quantile(0.1),
+                                                                  dist.quantile(0.9))
+        rows[2 * i, j], rows[2 * i + 1, j] = lo, hi
+        lows.append(lo)
+        highs.append(hi)
+    res = engine.evaluate(comp, rows, keep_paths=True)
+    out = []
+    for ti, target in enumerate(sc.targets):
+        dl = target.deadline - sc.start
+        drivers = []
+        for i, j in enumerate(cols):
+            m_lo = int(min(res.met_month[ti, 2 * i], sc.months))
+            m_hi = int(min(res.met_month[ti, 2 * i + 1], sc.months))
+            v = res.paths[target.metric][:, dl]
+            inp = space.inputs[j]
+            drivers.append(Driver(inp.key, inp.label, inp.unit, lows[i], highs[i],
+                                  _date(m_lo, sc), _date(m_hi, sc), abs(m_hi - m_lo),
+                                  float(v[2 * i]), float(v[2 * i + 1])))
+        drivers.sort(key=lambda d: (d.swing_months, abs(d.value_high - d.value_low)),
+                     reverse=True)
+        out.append([d for d in drivers if d.swing_months or d.value_high != d.value_low][:3])
+    return out
+
+
+def _sources(sc: Scenario) -> list[SourceRow]:
+    rows: dict[str, SourceRow] = {}
+
+    def add(item: str, prov: Provenance) -> None:
+        """A figure with a source and an assumption (e.g. a date assumed) is listed in both."""
+        if prov.kind == "sourced" and prov.assumption:
+            rows.setdefault(item, SourceRow(item, "sourced",
+                                            f"{prov.source} ({prov.source_date})"))
+            rows.setdefault(f"{item} ", SourceRow(item, "assumption",
+                                                  f"assumption: {prov.assumption}"))
+            return
+        rows.setdefault(item, SourceRow(item, prov.kind, prov.text()))
+
+    used: list[str] = []
+
+    def walk(name: str) -> None:
+        if name in used:
+            return
+        used.append(name)
+        for part in sc.catalogue[name].parts:
+            walk(part)
+
+    for dep in sc.deployments:
+        walk(dep.node_type)
+        add(dep.key, dep.provenance)
+    for name in used:
+        entry = sc.catalogue[name]
+        for fkey, fig in entry.figures.items():
+            add(f"catalogue.{name}.{fkey} = {fig.text}", fig.provenance)
+        for mkey, fig in entry.measured.items():
+            add(f"catalogue.{name}.{mkey} = {fig.value:g} {fig.unit}", fig.provenance)
+    for st in sc.storage:
+        add(st.key, st.provenance)
+    if sc.demand:
+        add("storage.demand", sc.demand.provenance)
+    add("facility", sc.facility.provenance)
+    add("uncertainty", sc.uncertainty.provenance)
+    for nt in dict.fromkeys(d.node_type for d in sc.deployments):
+        eff = sc.efficiency_for(nt)
+        for which in ("hpl", "mxp"):
+            add(f"{sc.efficiency_key(nt)}.{which}", eff.provenance_of(which))
+    for t in sc.targets:
+        add(t.key, t.provenance)
+    return list(rows.values())
+
+
+def _warnings(sc: Scenario) -> list[str]:
+    out = []
+    for nt in dict.fromkeys(d.node_type for d in sc.deployments):
+        figs = resolve(sc.catalogue, nt, sc.definitions)
+        if figs.power_w == 0:
+            out.append(f"node type {nt!r} has no power figure: its power draw counts as 0 W")
+        if figs.mixed_tf == 0:
+            out.append(f"node type {nt!r} has no compute figure")
+    for dep in sc.deployments:
+        if dep.count == 0:
+            out.append(f"{dep.key} has 0 nodes")
+    return out
+
+
+def _constraints(sc: Scenario, bands: dict[str, Band], demand: Band | None,
+                 p_over: np.ndarray, env: np.ndarray) -> list[YearConstraint]:
+    out = []
+    year_start = 0
+    for year, m in _year_ends(sc):
+        pressures: dict[str, float] = {}
+        for t in sc.targets:
+            have = float(bands[t.metric].p50[m])
+            kind = "compute" if METRICS[t.metric][0] == "compute" else "storage"
+            pressures[f"{kind} capacity for {t.name}"] = (t.threshold / have if have > 0
+                                                          else math.inf)
+        if demand is not None:
+            eff = float(bands["storage_effective_pb"].p50[m])
+            need = float(demand.p50[m])
+            pressures["storage demand vs effective capacity"] = (need / eff if eff > 0 else
+                                                                 math.inf if need > 0 else 0.0)
+        months = slice(year_start, m + 1)
+        power = bands["power_mw"].p50[months]
+        envelope = env[months]
+        finite = bool(np.isfinite(envelope).all())
+        if finite:
+            pressures["power envelope"] = float(np.max(power / envelope))
+        binding = max(pressures, key=lambda k: pressures[k]) if pressures else "none"
+        out.append(YearConstraint(
+            year, binding, pressures, float(bands["power_mw"].p50[m]),
+            float(env[m]) if finite else None,
+            bool(finite and (power > envelope).any()), float(p_over[months].max())))
+        year_start = m + 1
+    return out
+
+
+def project(scenario: Scenario, samples: int = DEFAULT_SAMPLES, seed: int = 0, *,
+            drivers: bool = True, world: bool = True, calibration: Any = None) -> Projection:
+    """Deterministic run, then ``samples`` Monte Carlo samples (0: deterministic only)."""
+    import time
+
+    if samples < 0:
+        raise ValueError("samples must be >= 0")
+    sc = scenario
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    space = inputs_mod.build(sc)
+    comp = engine.compile_scenario(sc, space)
+    point = space.point()
+    det = engine.evaluate(comp, point, keep_paths=True)
+    deterministic = {k: v[0].copy() for k, v in det.paths.items()}
+    if sc.demand is not None:  # the closed form, as the demand band uses
+        deterministic["storage_demand_pb"] = _demand_band(sc, point, space).p50
+    timings["deterministic"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    if samples:
+        x = space.sample(np.random.default_rng(seed), samples)
+        res = engine.evaluate(comp, x)
+    else:
+        x, res = point, det
+    bands = {k: Band(*v) for k, v in res.bands.items()}
+    demand_band = None
+    if sc.demand is not None:
+        demand_band = _demand_band(sc, x, space)
+        bands["storage_demand_pb"] = demand_band
+    timings["monte_carlo"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    tornado = _tornado(sc, comp, space, point) if drivers else [[] for _ in sc.targets]
+    timings["drivers"] = time.perf_counter() - t0
+
+    year_ends = _year_ends(sc)
+    targets = []
+    for i, t in enumerate(sc.targets):
+        met = res.met_month[i]
+        p50, p90 = _order(met, 0.5), _order(met, 0.9)
+        dl = t.deadline - sc.start
+        targets.append(TargetResult(
+            t.key, t.name, t.metric, METRICS[t.metric][1], t.threshold, t.threshold_text,
+            timeaxis.fmt(t.deadline), _date(int(det.met_month[i, 0]), sc), _date(p50, sc),
+            _date(p90, sc), float(np.mean(met <= dl)),
+            {year: float(np.mean(met <= m)) for year, m in year_ends},
+            float(bands["power_mw"].p50[p50]) if p50 < sc.months else None,
+            float(bands[t.metric].p50[dl]), tuple(tornado[i])))
+
+    fill = None
+    if sc.demand is not None:
+        fill = StorageFill(_date(int(det.fill_month[0]), sc),
+                           _date(_order(res.fill_month, 0.5), sc),
+                           _date(_order(res.fill_month, 0.1), sc),
+                           float(np.mean(res.fill_month < sc.months)))
+    constraints = _constraints(sc, bands, demand_band, res.p_over_envelope, comp.envelope_mw)
+
+    t0 = time.perf_counter()
+    world_result = _world(sc, comp, res) if world else None
+    timings["world"] = time.perf_counter() - t0
+
+    input_rows = []
+    for inp in space.inputs:
+        d = inp.dist
+        input_rows.append(InputRow(inp.key, inp.label, inp.unit, d.describe(), d.point(),
+                                   d.quantile(0.1), d.quantile(0.9), inp.provenance.kind,
+                                   inp.provenance.text()))
+    return Projection(
+        sc.name, sc.file, sc.description, samples, seed,
+        tuple(timeaxis.fmt(sc.start + m) for m in range(sc.months)),
+        definitions(sc, comp.flagship), deterministic, bands, tuple(targets),
+        tuple(constraints), fill, world_result, tuple(input_rows), tuple(_sources(sc)),
+        tuple(_warnings(sc)), calibration, sc.definitions.storage_unit, timings)
+
+
+def _world(sc: Scenario, comp: engine.Compiled, res: engine.Result) -> World | None:
+    from models import top500
+
+    if not comp.flagship or res.year_end_index.size == 0:
+        return None
+    history = top500.load_history()
+    t1 = top500.fit(history, 1, sc.world_leading.fit_from_year)
+    t10 = top500.fit(history, 10, sc.world_leading.fit_from_year)
+    years = [timeaxis.year_of(sc.start + int(m)) for m in res.year_end_index]
+    ranks = top500.rank_by_year(t1, t10, years, res.flagship_year_end)
+    bt = top500.backtest(history, 1, sc.world_leading.fit_from_year)
+    counts: dict[str, int] = {}
+    for p in history:
+        counts[p.verified] = counts.get(p.verified, 0) + 1
+    note = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+    return World(comp.flagship, t1.to_dict(), t10.to_dict(), tuple(ranks), bt,
+                 f"{top500.HISTORY.name} ({len(history)} list entries: {note})")

@@ -1,0 +1,216 @@
+"""World-leading check: the TOP500 #1 and #10 Rmax trend and where a system would rank.
+
+The trend is an ordinary least-squares fit of log10(Rmax) against the list
+date, with a Student-t prediction interval (so the band widens away from the
+data and with few points). A projected system's HPL-equivalent Rmax is placed
+against the trend per year: above the #1 trend, within the top 10, or below.
+The back-test fits the #1 series up to a year and scores the projection of
+the years after it against what the lists showed.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models import timeaxis
+from models.errors import ScenarioError
+
+HISTORY = Path(__file__).with_name("data") / "top500.csv"
+#: the interval the trend reports: P10..P90
+LOW_Q, HIGH_Q = 0.10, 0.90
+
+
+@dataclass(frozen=True)
+class Point:
+    month: int  # list edition
+    rank: int
+    rmax_pf: float
+    system: str
+    source: str
+    verified: str
+
+    @property
+    def year(self) -> float:
+        return timeaxis.decimal_year(self.month)
+
+
+def load_history(path: str | Path = HISTORY) -> list[Point]:
+    p = Path(path)
+    out = []
+    with open(p, newline="") as fh:
+        lines = [ln for ln in fh if not ln.lstrip().startswith("#")]
+    for i, row in enumerate(csv.DictReader(lines), start=2):
+        try:
+            out.append(Point(timeaxis.parse_month(row["list"]), int(row["rank"]),
+                             float(row["rmax_pf"]), row["system"], row["source"],
+                             row["verified"]))
+        except (KeyError, ValueError, TypeError, timeaxis.MonthError) as exc:
+            raise ScenarioError(str(p), f"row {i}", f"is malformed ({exc})") from None
+    return out
+
+
+@dataclass(frozen=True)
+class Trend:
+    """log10(Rmax PF) = intercept + slope * (year - tbar), with residual spread."""
+
+    rank: int
+    n: int
+    slope: float  # log10 per year
+    intercept: float  # log10 PF at tbar
+    tbar: float
+    sxx: float
+    resid_sd: float
+    first_year: float
+    last_year: float
+
+    @property
+    def growth_per_year(self) -> float:
+        return 10.0 ** self.slope
+
+    def _se(self, year: float) -> float:
+        return self.resid_sd * math.sqrt(1 + 1 / self.n + (year - self.tbar) ** 2 / self.sxx)
+
+    def predict(self, year: float) -> tuple[float, float, float]:
+        """(P10, P50, P90) of the series' Rmax in PF at a decimal year."""
+        from scipy.special import stdtrit
+
+        mu = self.intercept + self.slope * (year - self.tbar)
+        z = float(stdtrit(self.n - 2, HIGH_Q))
+        se = self._se(year)
+        return 10 ** (mu - z * se), 10 ** mu, 10 ** (mu + z * se)
+
+    def prob_below(self, rmax_pf: np.ndarray, year: float) -> np.ndarray:
+        """P(series value at ``year`` < each given Rmax), from the prediction distribution."""
+        from scipy.special import stdtr
+
+        mu = self.intercept + self.slope * (year - self.tbar)
+        x = np.log10(np.maximum(np.asarray(rmax_pf, dtype=float), 1e-12))
+        return stdtr(self.n - 2, (x - mu) / self._se(year))
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["growth_per_year"] = self.growth_per_year
+        return d
+
+
+def fit(points: list[Point], rank: int, from_year: float = -math.inf,
+        to_year: float = math.inf) -> Trend:
+    sel = [p for p in points if p.rank == rank and from_year <= p.year < to_year + 1]
+    if len(sel) < 3:
+        raise ScenarioError(str(HISTORY), f"rank {rank}",
+                            f"has {len(sel)} lists in {from_year:g}..{to_year:g}; a trend needs 3")
+    t = np.array([p.year for p in sel])
+    y = np.log10([p.rmax_pf for p in sel])
+    tbar = float(t.mean())
+    sxx = float(((t - tbar) ** 2).sum())
+    slope = float(((t - tbar) * (y - y.mean())).sum() / sxx)
+    intercept = float(y.mean())
+    resid = y - (intercept + slope * (t - tbar))
+    sd = float(math.sqrt((resid ** 2).sum() / (len(sel) - 2)))
+    return Trend(rank, len(sel), slope, intercept, tbar, sxx, sd, float(t.min()), float(t.max()))
+
+
+@dataclass(frozen=True)
+class BacktestRow:
+    list: str
+    actual_pf: float
+    predicted_pf: float
+    low_pf: float
+    high_pf: float
+    ratio: float  # actual / predicted
+    inside: bool
+
+
+@dataclass(frozen=True)
+class Backtest:
+    rank: int
+    fit_years: str
+    test_years: str
+    growth_per_year: float
+    rows: tuple[BacktestRow, ...]
+    median_abs_error_pct: float  # median |actual/predicted - 1| in percent
+    mean_log10_error: float  # mean log10(actual/predicted): > 0 the trend was too low
+    coverage: float  # share of actual values inside the P10-P90 band
+
+    def summary(self) -> str:
+        bias = "under" if self.mean_log10_error > 0 else "over"
+        return (f"fit of the #{self.rank} series over {self.fit_years} "
+                f"({self.growth_per_year:.2f}x a year) projected {self.test_years}: median "
+                f"error {self.median_abs_error_pct:.0f}%, {bias}-predicting on average by "
+                f"{abs(10 ** self.mean_log10_error - 1) * 100:.0f}%, "
+                f"{self.coverage * 100:.0f}% of lists inside the P10-P90 band")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["summary"] = self.summary()
+        return d
+
+
+def backtest(points: list[Point], rank: int = 1, from_year: int = 2010, fit_to: int = 2019,
+             test_to: int = 2025) -> Backtest:
+    trend = fit(points, rank, from_year, fit_to)
+    rows = []
+    for p in points:
+        if p.rank != rank or not fit_to < timeaxis.year_of(p.month) <= test_to:
+            continue
+        lo, mid, hi = trend.predict(p.year)
+        rows.append(BacktestRow(timeaxis.fmt(p.month), p.rmax_pf, mid, lo, hi, p.rmax_pf / mid,
+                                lo <= p.rmax_pf <= hi))
+    if not rows:
+        raise ScenarioError(str(HISTORY), f"rank {rank}",
+                            f"has no lists in {fit_to + 1}..{test_to}")
+    ratios = np.array([r.ratio for r in rows])
+    return Backtest(rank, f"{from_year}-{fit_to}", f"{fit_to + 1}-{test_to}", trend.growth_per_year,
+                    tuple(rows), float(np.median(np.abs(ratios - 1)) * 100),
+                    float(np.mean(np.log10(ratios))), float(np.mean([r.inside for r in rows])))
+
+
+@dataclass(frozen=True)
+class YearRank:
+    year: int
+    rmax_p10_pf: float
+    rmax_p50_pf: float
+    rmax_p90_pf: float
+    top1_trend_pf: float
+    top10_trend_pf: float
+    band: str  # where the P50 sits: "#1 class", "top 10", "below top 10"
+    p_above_top1: float  # probability, over samples and trend uncertainty
+    p_top10: float
+
+
+#: probabilities over the samples are integrated over at most this many sample quantiles
+PROB_POINTS = 1000
+
+
+def rank_by_year(trend1: Trend, trend10: Trend, years: list[int],
+                 samples: np.ndarray) -> list[YearRank]:
+    """Rank band per year for a system's Rmax samples at each year end: (years, samples).
+
+    P(top 10) and P(#1) average the trend's prediction CDF over the samples;
+    above ``PROB_POINTS`` samples, over that many evenly spaced sample quantiles
+    (an error below 1/PROB_POINTS in probability, at a fraction of the cost).
+    """
+    out = []
+    for i, year in enumerate(years):
+        t = year + 10.5 / 12  # the November list
+        s = np.sort(samples[i])
+        n = len(s)
+        x = s if n <= PROB_POINTS else s[((np.arange(PROB_POINTS) + 0.5) * n / PROB_POINTS)
+                                          .astype(np.int64)]
+
+        def q(p: float, s: np.ndarray = s, n: int = n) -> float:
+            return float(s[min(max(math.ceil(p * n) - 1, 0), n - 1)])
+
+        p10, p50, p90 = q(0.1), q(0.5), q(0.9)
+        top1, top10 = trend1.predict(t)[1], trend10.predict(t)[1]
+        band = "#1 class" if p50 >= top1 else "top 10" if p50 >= top10 else "below top 10"
+        out.append(YearRank(year, p10, p50, p90, top1, top10, band,
+                            float(trend1.prob_below(x, t).mean()),
+                            float(trend10.prob_below(x, t).mean())))
+    return out
