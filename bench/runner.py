@@ -21,6 +21,7 @@ from typing import Any
 
 from bench import sysinfo
 from bench.records import Record, summarize
+from kernels.comm import SingleProcess
 
 #: Environment variables that launchers (Hydra, Open MPI, Slurm's PMI2/PMIx) set.
 LAUNCHER_ENV = ("PMI_SIZE", "PMI_RANK", "PMIX_RANK", "OMPI_COMM_WORLD_SIZE")
@@ -31,26 +32,8 @@ def launched_by_mpi(env: Mapping[str, str] | None = None) -> bool:
     return any(k in env for k in LAUNCHER_ENV)
 
 
-class LocalComm:
-    """The single-process stand-in for a communicator: rank 0 of 1."""
-
-    rank = 0
-    size = 1
-
-    def Barrier(self) -> None:
-        return None
-
-    def gather(self, value: Any, root: int = 0) -> list[Any]:
-        return [value]
-
-    def bcast(self, value: Any, root: int = 0) -> Any:
-        return value
-
-    def allreduce(self, value: Any, op: Any = None) -> Any:
-        return value
-
-    def allgather(self, value: Any) -> list[Any]:
-        return [value]
+#: The single-process communicator (rank 0 of 1), shared with the kernels.
+LocalComm = SingleProcess
 
 
 def world() -> Any:

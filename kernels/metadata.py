@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from kernels import pattern
+from kernels.comm import or_single
 from kernels.errors import UserError
 from kernels.storage import Clock, Placement, choose_shift, processor_name, window
 from kernels.workdir import guard_space
@@ -127,12 +128,12 @@ class MetadataRun:
                  ) -> None:
         config.validate()
         self.cfg = config
-        self.comm = comm
+        self.comm = or_single(comm)
         self.rank = comm.Get_rank() if comm is not None else 0
         self.size = comm.Get_size() if comm is not None else 1
         seed = config.seed if config.seed is not None else int.from_bytes(os.urandom(4), "little")
-        self.seed = self._bcast(seed)
-        self.placement = choose_shift(self._allgather(processor_name()), config.reorder)
+        self.seed = self.comm.bcast(seed)
+        self.placement = choose_shift(self.comm.allgather(processor_name()), config.reorder)
         self.result = MDResult(config=config, ranks=self.size, placement=self.placement,
                                seed=self.seed, warnings=list(self.placement.warnings))
         base = Path(directory)
@@ -147,7 +148,7 @@ class MetadataRun:
                 error = str(exc)
             except OSError as exc:
                 error = f"cannot create the metadata directory in {str(base)!r}: {exc.strerror}"
-        error = self._bcast(error)
+        error = self.comm.bcast(error)
         if error:
             raise UserError(error)
         self.top = base / f"md-{config.mode}"
@@ -160,15 +161,6 @@ class MetadataRun:
         self.result.compile_s = time.perf_counter() - t
         self.created = 0
 
-    def _bcast(self, value: Any) -> Any:
-        return self.comm.bcast(value, root=0) if self.comm is not None else value
-
-    def _allgather(self, value: Any) -> list[Any]:
-        return self.comm.allgather(value) if self.comm is not None else [value]
-
-    def _barrier(self) -> None:
-        if self.comm is not None:
-            self.comm.Barrier()
 
     def dir_of(self, rank: int) -> Path:
         return self.top / f"rank.{rank:06d}" if self.cfg.mode == "easy" else self.top
@@ -186,7 +178,7 @@ class MetadataRun:
         """Untimed: the per-rank directories of the easy shape."""
         if self.cfg.mode == "easy":
             self.dir_of(self.rank).mkdir()
-        self._barrier()
+        self.comm.Barrier()
 
     def phase(self, op: str) -> MDPhase:
         """Run one timed phase on every rank; MetadataFault (all ranks) on any fault."""
@@ -195,7 +187,7 @@ class MetadataRun:
         owner = self.rank if op in ("create", "remove") else \
             (self.rank + self.placement.rank_shift) % self.size
         n = self.cfg.files_per_rank
-        self._barrier()
+        self.comm.Barrier()
         start = self.clock()
         done, err = 0, ""
         try:
@@ -203,7 +195,7 @@ class MetadataRun:
         except (OSError, MetadataFault) as exc:
             err = _message(exc, op)
         end = self.clock()
-        rows = self._allgather((start, end, done, err))
+        rows = self.comm.allgather((start, end, done, err))
         errors = [f"rank {i}: {r[3]}" for i, r in enumerate(rows) if r[3]]
         if errors:
             raise MetadataFault("; ".join(errors[:4]) + (" ..." if len(errors) > 4 else ""))
@@ -275,7 +267,7 @@ class MetadataRun:
                     break
         except OSError as exc:
             msg = _message(exc, "verify")
-        msgs = [m for m in self._allgather(msg) if m]
+        msgs = [m for m in self.comm.allgather(msg) if m]
         return msgs[0] if msgs else ""
 
     def verify_removed(self) -> str:
@@ -285,13 +277,13 @@ class MetadataRun:
                 or e.startswith(f"f.{self.rank:06d}.")]
         if mine:
             msg = f"{len(mine)} files of rank {self.rank} remain in {d} after remove"
-        msgs = [m for m in self._allgather(msg) if m]
+        msgs = [m for m in self.comm.allgather(msg) if m]
         return msgs[0] if msgs else ""
 
     def teardown(self, synchronise: bool = True) -> None:
         """Remove what this rank created (files, then its directory; rank 0 the top)."""
         if synchronise:
-            self._barrier()
+            self.comm.Barrier()
         for i in range(self.created):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.path_of(self.rank, i))
@@ -300,7 +292,7 @@ class MetadataRun:
             with contextlib.suppress(FileNotFoundError, OSError):
                 os.rmdir(self.dir_of(self.rank))
         if synchronise:
-            self._barrier()
+            self.comm.Barrier()
         if self.rank == 0 and synchronise:
             with contextlib.suppress(FileNotFoundError, OSError):
                 os.rmdir(self.top)

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from kernels import pattern
+from kernels.comm import or_single
 from kernels.errors import UserError
 from kernels.workdir import guard_space
 
@@ -320,15 +321,16 @@ class BandwidthRun:
             self.MPI: Any = MPI
             if comm is None:
                 self.comm = comm = MPI.COMM_SELF
+        self.comm = or_single(self.comm)
         seed = config.seed if config.seed is not None else int.from_bytes(os.urandom(4), "little")
-        self.seed = self._bcast(seed)
-        self.placement = choose_shift(self._allgather(processor_name()), config.reorder)
+        self.seed = self.comm.bcast(seed)
+        self.placement = choose_shift(self.comm.allgather(processor_name()), config.reorder)
         self.result = BandwidthResult(config=config, ranks=self.size, placement=self.placement,
                                       seed=self.seed, warnings=list(self.placement.warnings))
         self._check_space_and_direct(Path(directory))
         if self.rank == 0:
             self.dir.mkdir(exist_ok=True)
-        self._barrier()
+        self.comm.Barrier()
         self.clock = Clock(comm)
         self.source = pattern.Source(config.transfer_bytes)
         self.read_mm, self.read_buf = _aligned_buffer(config.transfer_bytes)
@@ -337,17 +339,6 @@ class BandwidthRun:
         self.result.compile_s = time.perf_counter() - t
         self._cache_flags()
         self.written = [0] * self.size
-
-    # -- collectives that degrade to no-ops without MPI -------------------------------
-    def _bcast(self, value: Any) -> Any:
-        return self.comm.bcast(value, root=0) if self.comm is not None else value
-
-    def _allgather(self, value: Any) -> list[Any]:
-        return self.comm.allgather(value) if self.comm is not None else [value]
-
-    def _barrier(self) -> None:
-        if self.comm is not None:
-            self.comm.Barrier()
 
     # -- planning -----------------------------------------------------------------------
     def _check_space_and_direct(self, directory: Path) -> None:
@@ -360,7 +351,7 @@ class BandwidthRun:
                     _probe_direct(directory)
             except UserError as exc:
                 error = str(exc)
-        error = self._bcast(error)
+        error = self.comm.bcast(error)
         if error:
             raise UserError(error)
 
@@ -405,18 +396,9 @@ class BandwidthRun:
         seed = self.iteration_seed(iteration)
         path = self.path_of(self.rank)
         self.source.reset(seed, self.rank)  # the 1 MiB body, generated before the window opens
-        self._barrier()
+        self.comm.Barrier()
         start = self.clock()
-        nbytes, count, hit, err = 0, 0, False, ""
-        try:
-            nbytes, count, hit = self._transfer_loop("write", path, self.rank, start)
-        except (OSError, StorageFault) as exc:
-            err = _fault_message(exc, "writing", path) if isinstance(exc, OSError) else str(exc)
-        except Exception as exc:
-            if self.cfg.api == "mpiio" and isinstance(exc, self.MPI.Exception):
-                err = f"MPI-IO error while writing {path}: {exc.Get_error_string()}"
-            else:
-                raise
+        nbytes, count, hit, err = self._guarded_loop("write", path, self.rank, start)
         end = self.clock()
         return self._gather_phase("write", start, end, nbytes, count, hit, err)
 
@@ -426,20 +408,27 @@ class BandwidthRun:
         path = self.path_of(partner)
         if self.cfg.drop_cache and not self.cfg.direct:
             _drop_cache(path)
-        self._barrier()
+        self.comm.Barrier()
         start = self.clock()
-        nbytes, count, err = 0, 0, ""
-        try:
-            nbytes, count, _ = self._transfer_loop("read", path, partner, start)
-        except (OSError, StorageFault) as exc:
-            err = _fault_message(exc, "reading", path) if isinstance(exc, OSError) else str(exc)
-        except Exception as exc:
-            if self.cfg.api == "mpiio" and isinstance(exc, self.MPI.Exception):
-                err = f"MPI-IO error while reading {path}: {exc.Get_error_string()}"
-            else:
-                raise
+        nbytes, count, _, err = self._guarded_loop("read", path, partner, start)
         end = self.clock()
         return self._gather_phase("read", start, end, nbytes, count, False, err)
+
+    def _guarded_loop(self, kind: str, path: Path, owner: int, start: float
+                      ) -> tuple[int, int, bool, str]:
+        """The transfer loop with every I/O fault turned into an error message for this rank."""
+        verb = "writing" if kind == "write" else "reading"
+        try:
+            nbytes, count, hit = self._transfer_loop(kind, path, owner, start)
+            return nbytes, count, hit, ""
+        except (OSError, StorageFault) as exc:
+            err = _fault_message(exc, verb, path) if isinstance(exc, OSError) else str(exc)
+        except Exception as exc:
+            if self.cfg.api == "mpiio" and isinstance(exc, self.MPI.Exception):
+                err = f"MPI-IO error while {verb} {path}: {exc.Get_error_string()}"
+            else:
+                raise
+        return 0, 0, False, err
 
     def verify_data(self, iteration: int = 0) -> str:
         """Off the clock: re-read the partner's data and compare to the pattern.
@@ -455,18 +444,18 @@ class BandwidthRun:
             msg = self._verify_loop(path, partner, seed)
         except (OSError, StorageFault) as exc:
             msg = _fault_message(exc, "verifying", path) if isinstance(exc, OSError) else str(exc)
-        msgs = [m for m in self._allgather(msg) if m]
+        msgs = [m for m in self.comm.allgather(msg) if m]
         return msgs[0] if msgs else ""
 
     def remove_files(self, synchronise: bool = True) -> None:
         """Remove this test's data files (each rank its own; rank 0 the shared one)."""
         if synchronise:
-            self._barrier()
+            self.comm.Barrier()
         if self.cfg.layout == "fpp" or self.rank == 0:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.path_of(self.rank))
         if synchronise:
-            self._barrier()
+            self.comm.Barrier()
 
     def close(self) -> None:
         """Release the buffers (the numpy views must go before the mappings)."""
@@ -513,7 +502,7 @@ class BandwidthRun:
     # -- loops --------------------------------------------------------------------------
     def _gather_phase(self, op: str, start: float, end: float, nbytes: int, count: int,
                       hit: bool, err: str) -> PhaseTiming:
-        rows = self._allgather((start, end, nbytes, count, hit, err))
+        rows = self.comm.allgather((start, end, nbytes, count, hit, err))
         errors = [f"rank {i}: {row[5]}" for i, row in enumerate(rows) if row[5]]
         if errors:
             raise StorageFault("; ".join(errors[:4]) + (" ..." if len(errors) > 4 else ""))
