@@ -28,6 +28,7 @@ SUITES: dict[str, tuple[str, ...]] = {
     "io": ("bench.suite_io:io",),
     "metadata": ("bench.suite_io:metadata",),
     "network": ("bench.suite_network:pingpong", "bench.suite_network:allreduce"),
+    "compute": ("bench.suite_compute:gemm", "bench.suite_compute:mxp_solve"),
 }
 
 DESCRIPTIONS = {
@@ -37,6 +38,7 @@ DESCRIPTIONS = {
     "io": "IOR-style easy/hard bandwidth, mdtest-style metadata, IO500-style score (--target)",
     "metadata": "mdtest-style create/stat/read/remove, easy and hard (--target)",
     "network": "MPI ping-pong latency and bandwidth sweep, allreduce bandwidth",
+    "compute": "GEMM per precision, HPL-MxP-style solve, FP64 references, MxP/FP64 speed-up",
 }
 
 

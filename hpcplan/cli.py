@@ -22,6 +22,10 @@ COMMAND_MODULES = (
     "hpcplan.cmd_slurm",
     "hpcplan.cmd_clean",
     "hpcplan.cmd_project",
+    "hpcplan.cmd_report",
+    "hpcplan.cmd_plan",
+    "hpcplan.cmd_compare",
+    "hpcplan.cmd_gate",
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 from kernels.errors import UserError
@@ -49,12 +50,14 @@ def parse_params(items: list[str]) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bench import suites
-    from bench.store import Store
     from hpcplan import config
-    from hpcplan.terminal import progress_printer
 
     site = config.load(args.config)
+    return measure(site, args.suite, args.results, options_from(args), quiet=args.quiet).code
+
+
+def options_from(args: argparse.Namespace) -> dict[str, Any]:
+    """Kernel options from --param, --repeats and --target (shared with ``hpcplan plan``)."""
     options = parse_params(args.param)
     if args.repeats is not None:
         if args.repeats < 2:
@@ -62,8 +65,29 @@ def run(args: argparse.Namespace) -> int:
         options["repeats"] = args.repeats
     if args.target:
         options["target"] = args.target
-    benchmarks = suites.resolve(args.suite)
-    root = args.results or site.results_dir
+    return options
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What one suite run left: the exit code, the store, and (on rank 0) the records."""
+
+    code: int
+    store: Any
+    records: list
+    is_root: bool
+    interrupted: bool
+
+
+def measure(site: Any, suite: str, results: str | None, options: dict[str, Any], *,
+            quiet: bool = False) -> Measured:
+    """Run ``suite`` on every rank; rank 0 writes the records and prints their table."""
+    from bench import suites
+    from bench.store import Store
+    from hpcplan.terminal import progress_printer
+
+    benchmarks = suites.resolve(suite)
+    root = results or site.results_dir
     store = Store(root) if root else Store()
 
     from bench import runner
@@ -78,17 +102,19 @@ def run(args: argparse.Namespace) -> int:
     error = comm.bcast(error)
     if error:
         raise UserError(error)
-    say = progress_printer() if not args.quiet else (lambda _m: None)
+    say = progress_printer() if not quiet else (lambda _m: None)
     ctx = runner.make_context(comm, fma_units=site.fma_units, node_type=site.node_type,
                               options=options, progress=say)
-    ctx.say(f"suite {args.suite}: {len(benchmarks)} benchmark(s), {ctx.size} rank(s) on "
+    ctx.say(f"suite {suite}: {len(benchmarks)} benchmark(s), {ctx.size} rank(s) on "
             f"{ctx.nodes} node(s)")
     with runner.deferred_signals() as received:
         records = runner.run_benchmarks(ctx, benchmarks, received)
         if not ctx.is_root:
-            return 0
+            return Measured(0, store, [], False, bool(received))
         code = report(records, store)
-    return 128 + received[0] if received else code
+    if received:
+        return Measured(128 + received[0], store, records, True, True)
+    return Measured(code, store, records, True, False)
 
 
 def report(records: list, store: Any) -> int:

@@ -20,6 +20,7 @@ Targets: under 3 s and under 2 GB for 100,000 x 30 years x 20 systems.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import statistics
@@ -88,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--systems", type=int, default=20)
     ap.add_argument("--anchor-samples", type=int, default=1000)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--json", action="store_true",
+                    help="print one JSON line of per-round seconds (for bench.anchors)")
     args = ap.parse_args(argv)
 
     from threadpoolctl import threadpool_limits
@@ -123,6 +126,11 @@ def main(argv: list[str] | None = None) -> int:
               f"{theirs[-1]:.2f} s wall, {theirs_cpu[-1]:.2f} s CPU for "
               f"{args.anchor_samples:,} samples", flush=True)
 
+    if args.json:
+        scale = args.samples / args.anchor_samples
+        print(json.dumps({"ours_s": ours, "anchor_scaled_s": [t * scale for t in theirs],
+                          "samples": args.samples, "anchor_samples": args.anchor_samples}))
+        return 0
     tracemalloc.start()
     project(sc, args.samples, seed=123)
     traced_peak = tracemalloc.get_traced_memory()[1]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import statistics
 import subprocess
@@ -37,7 +38,7 @@ SIZES = (8, 1 << 20, 4 << 20)
 ANCHOR_LOOPS = {8: 10000, 1 << 20: 200, 4 << 20: 50}
 
 
-def _worker(rounds: int) -> int:
+def _worker(rounds: int, as_json: bool = False) -> int:
     from mpi4py import MPI
     from mpi4py import bench as anchor
 
@@ -68,6 +69,11 @@ def _worker(rounds: int) -> int:
             for fn in order[rnd % 3:] + order[:rnd % 3]:
                 fn()
     if comm.rank != 0:
+        return 0
+    if as_json:
+        print("NETJSON " + json.dumps({"ours": ours, "ours_median": ours_median,
+                                       "anchor": theirs, "anchor_written": theirs_written}),
+              flush=True)
         return 0
     print(f"ping-pong, 2 ranks ({MPI.Get_library_version().splitlines()[0].strip()}), "
           f"{rounds} alternating rounds; one-way times, medians over rounds")
@@ -109,6 +115,27 @@ def _written_buffers():  # type: ignore[no-untyped-def]
         numpy.empty = original
 
 
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")])}
+
+
+def measure(rounds: int, timeout_s: float = 900) -> dict[str, dict[int, list[float]]]:
+    """One-way seconds per round and size: ours (mean, median) and the anchor (shipped, written).
+
+    Runs the rounds under ``mpiexec -n 2``; keys: ours, ours_median, anchor, anchor_written.
+    """
+    proc = subprocess.run(["mpiexec", "-n", "2", sys.executable, "-m", "bench.speed.network",
+                           "--worker", "--json", "--rounds", str(rounds)], env=_env(),
+                          capture_output=True, text=True, check=False, timeout=timeout_s)
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("NETJSON ")), None)
+    if proc.returncode != 0 or line is None:
+        raise RuntimeError(f"mpiexec ping-pong failed (exit {proc.returncode}): "
+                           f"{proc.stderr.strip()[-500:]}")
+    data = json.loads(line[8:])
+    return {k: {int(size): v for size, v in d.items()} for k, d in data.items()}
+
+
 def _bookkeeping() -> int:
     from slurm.jobs import script_runtime_s
     from slurm.ledger import Ledger
@@ -145,13 +172,12 @@ def main() -> int:
     parser.add_argument("--bookkeeping", action="store_true",
                         help="also time job bookkeeping on the Slurm cluster of SLURM_CONF")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        return _worker(args.rounds)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")])}
+        return _worker(args.rounds, args.json)
     rc = subprocess.run(["mpiexec", "-n", "2", sys.executable, "-m", "bench.speed.network",
-                         "--worker", "--rounds", str(args.rounds)], env=env, check=False,
+                         "--worker", "--rounds", str(args.rounds)], env=_env(), check=False,
                         timeout=900).returncode
     if rc == 0 and args.bookkeeping:
         rc = _bookkeeping()

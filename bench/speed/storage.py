@@ -30,6 +30,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from kernels.storage import MIB, IOConfig, run_bandwidth
@@ -64,7 +65,10 @@ def ours(directory: Path, size: int, bs: int) -> tuple[float, float]:
 FIO_VARIANTS = ("none", "native")
 
 
-def compare_fio(directory: Path, size: int, bs: int, rounds: int) -> None:
+def measure_fio(directory: Path, size: int, bs: int, rounds: int,
+                progress: Callable[[str], None] | None = None
+                ) -> dict[str, list[tuple[float, float]]]:
+    """(write, read) MiB/s per round of ours and of each fio variant, rotating who goes first."""
     players = ["ours", *(f"fio_{v}" for v in FIO_VARIANTS)]
     results: dict[str, list[tuple[float, float]]] = {p: [] for p in players}
     fio_dir = directory / "fio"
@@ -81,9 +85,15 @@ def compare_fio(directory: Path, size: int, bs: int, rounds: int) -> None:
                 r = fio(fio_dir, "read", size, bs, variant)
                 results[who].append((w, r))
                 (fio_dir / "fio.data").unlink()
-        print(f"  round {i + 1}: " + " | ".join(
-            f"{p} write {results[p][-1][0]:7.1f} read {results[p][-1][1]:7.1f}"
-            for p in players) + " MiB/s", flush=True)
+        if progress:
+            progress(f"  round {i + 1}: " + " | ".join(
+                f"{p} write {results[p][-1][0]:7.1f} read {results[p][-1][1]:7.1f}"
+                for p in players) + " MiB/s")
+    return results
+
+
+def compare_fio(directory: Path, size: int, bs: int, rounds: int) -> None:
+    results = measure_fio(directory, size, bs, rounds, lambda m: print(m, flush=True))
     med = {p: (statistics.median(x[0] for x in v), statistics.median(x[1] for x in v))
            for p, v in results.items()}
     for k, op in enumerate(("write", "read")):
@@ -123,7 +133,9 @@ def mpi_worker(directory: Path, size: int, bs: int, rounds: int) -> None:
         print("MPIJSON " + json.dumps(out), flush=True)
 
 
-def compare_mpi(directory: Path, ranks: int, size: int, bs: int, rounds: int) -> None:
+def measure_mpi(directory: Path, ranks: int, size: int, bs: int, rounds: int
+                ) -> dict[str, list[list[float]]]:
+    """[write, read] MiB/s per round of each shape (posix_fpp, mpiio_shared_*, ...), mpiexec."""
     cmd = ["mpiexec", "-n", str(ranks), sys.executable, "-m", "bench.speed.storage",
            "--mpi-worker", "--dir", str(directory), "--size-mib", str(size // MIB),
            "--bs", str(bs), "--rounds", str(rounds)]
@@ -131,7 +143,11 @@ def compare_mpi(directory: Path, ranks: int, size: int, bs: int, rounds: int) ->
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("MPIJSON ")), None)
     if proc.returncode != 0 or line is None:
         raise SystemExit(f"mpiexec run failed:\n{proc.stdout}\n{proc.stderr}")
-    data = json.loads(line[8:])
+    return json.loads(line[8:])
+
+
+def compare_mpi(directory: Path, ranks: int, size: int, bs: int, rounds: int) -> None:
+    data = measure_mpi(directory, ranks, size, bs, rounds)
     med = {k: (statistics.median(x[0] for x in v), statistics.median(x[1] for x in v))
            for k, v in data.items()}
     base_w, base_r = med["posix_fpp"]

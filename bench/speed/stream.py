@@ -38,10 +38,22 @@ def hpcc_input(n: int, procs: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def hpcc_missing() -> str:
+    """Why HPCC cannot run here ('' when it can)."""
+    if not shutil.which("hpcc"):
+        return "hpcc is not installed (Debian package hpcc)"
+    if not HPCC_INPUT.exists():
+        return f"HPCC's example input {HPCC_INPUT} is missing (Debian package hpcc)"
+    if not (shutil.which("mpirun.openmpi") or shutil.which("mpirun")):
+        return "no mpirun to start HPCC (Debian package hpcc pulls in openmpi-bin)"
+    return ""
+
+
 def run_hpcc(n: int, procs: int) -> dict[str, float]:
     launcher = shutil.which("mpirun.openmpi") or shutil.which("mpirun")
-    if not (launcher and shutil.which("hpcc") and HPCC_INPUT.exists()):
-        raise SystemExit("hpcc is missing: apt-get install hpcc")
+    missing = hpcc_missing()
+    if missing or not launcher:
+        raise SystemExit(f"{missing}: apt-get install hpcc")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
            "OMPI_ALLOW_RUN_AS_ROOT": "1",
            "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
@@ -54,6 +66,32 @@ def run_hpcc(n: int, procs: int) -> dict[str, float]:
     return {k: float(v) for k, v in found.items()}
 
 
+def measure(rounds: int, hpl_n: int, procs: int) -> tuple[list[float], list[float], int]:
+    """Our Triad and HPCC's StarSTREAM Triad x processes (GB/s), alternating; and the size.
+
+    HPCC's first run sizes our arrays (the same total elements) and counts as
+    its first round.
+    """
+    first = run_hpcc(hpl_n, procs)
+    elements = int(first["STREAM_VectorSize"]) * procs
+    cached = [first]
+
+    def anchor() -> float:
+        out = cached.pop() if cached else run_hpcc(hpl_n, procs)
+        if out.get("Success", 0.0) != 1.0:
+            raise RuntimeError("HPCC reported a failed run (Success != 1)")
+        return out["StarSTREAM_Triad"] * procs
+
+    def ours() -> float:
+        run = stream.run_stream(elements, 10, procs)
+        if not run.valid:
+            raise RuntimeError(f"STREAM validation failed: {run.errors}")
+        return run.best_gbs("triad")
+
+    mine, hpcc = alternate(rounds, ours, anchor)
+    return mine, hpcc, elements
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--rounds", type=int, default=2)
@@ -62,29 +100,13 @@ def main() -> None:
     args = ap.parse_args()
     machine = sysinfo.probe()
     procs = args.procs or min(sysinfo.usable_cpus(), machine.cpu.cores)
-    first = run_hpcc(args.hpl_n, procs)
-    elements = int(first["STREAM_VectorSize"]) * procs
+    mine, hpcc, elements = measure(args.rounds, args.hpl_n, procs)
     print(f"{machine.cpu.model}; HPCC with {procs} processes, HPL N={args.hpl_n}: "
-          f"vector {int(first['STREAM_VectorSize']):,} elements per process; ours: one process, "
+          f"vector {elements // procs:,} elements per process; ours: one process, "
           f"{procs} threads, {elements:,} elements "
           f"({3 * 8 * elements / 2**20:.0f} MiB in all; "
           f"LLC {machine.cpu.llc_bytes / 2**20:.0f} MiB)")
-    results: dict[str, list[float]] = {}
-    cached = [first]
-
-    def anchor() -> float:
-        out = cached.pop() if cached else run_hpcc(args.hpl_n, procs)
-        results.setdefault("success", []).append(out.get("Success", 0.0))
-        return out["StarSTREAM_Triad"] * procs
-
-    def ours() -> float:
-        run = stream.run_stream(elements, 10, procs)
-        assert run.valid
-        return run.best_gbs("triad")
-
-    mine, hpcc = alternate(args.rounds, ours, anchor)
     print(ratio_line("STREAM triad vs HPCC StarSTREAM", mine, hpcc, "GB/s", target=0.9))
-
 
 if __name__ == "__main__":
     main()

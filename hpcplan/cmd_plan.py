@@ -1,0 +1,77 @@
+"""``hpcplan plan``: the main job, end to end, on the defaults.
+
+Measure this machine (the ``quick`` suite), store the records, calibrate the
+default scenario from everything stored, project it, write the report, and
+print the report's path. The scenario is validated before anything is
+measured, so a bad file costs seconds, not a suite run. Under mpiexec or srun
+every rank measures and rank 0 reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from hpcplan.cmd_report import add_report_options
+
+    p = sub.add_parser(
+        "plan", help="the main job: measure, store, calibrate, project, report",
+        description="Run the whole chain: measure this machine (suite 'quick' by default), "
+        "store the records, calibrate the scenario from the stored results, project it and "
+        "write the HTML report; prints the report's path. Exit 1 when a benchmark failed "
+        "validation (its record is kept and the report is still written).")
+    p.add_argument("--suite", default="quick", help="suite to measure (default: quick)")
+    p.add_argument("--skip-measure", action="store_true",
+                   help="measure nothing; report from the results already stored")
+    p.add_argument("--target", metavar="DIR",
+                   help="directory the storage benchmarks write under (default: a temporary one)")
+    p.add_argument("--repeats", type=int, metavar="N", help="timed repetitions per benchmark")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="kernel parameter, as for 'hpcplan run' (repeatable)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    add_report_options(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from hpcplan import cmd_report, cmd_run, config, report
+    from hpcplan.terminal import progress_printer
+    from models import loader
+
+    site = config.load(args.config)
+    if args.samples < 0 or args.samples > 10_000_000:
+        from kernels.errors import UserError
+
+        raise UserError(f"--samples must be between 0 and 10000000, got {args.samples}")
+    loader.load_scenario(loader.resolve_path(args.scenario))  # fail before measuring
+    root = cmd_report.results_dir(args, site)
+    report.out_path(root, args.out)
+    code = 0
+    if not args.skip_measure:
+        measured = cmd_run.measure(site, args.suite, str(root), cmd_run.options_from(args),
+                                   quiet=args.quiet)
+        if not measured.is_root:
+            return 0
+        if measured.interrupted:
+            print("hpcplan: interrupted; the records measured so far are stored, no report "
+                  "written", file=sys.stderr)
+            return measured.code
+        code = measured.code
+    say = progress_printer() if not args.quiet else (lambda _m: None)
+    say("calibrating, projecting and writing the report")
+    built, written = cmd_report.make(args, root)
+    from hpcplan import report_text
+    from hpcplan.cmd_project import headline
+
+    print()
+    print(headline(built.projection))
+    print()
+    print(report_text.measurement_line(built))
+    print(report_text.calibration_line(built))
+    for note in built.calibration.notes if built.calibration else ():
+        print(f"  note: {note}")
+    print(f"\nreport: {written.html}")
+    print(f"summary: {written.markdown}; {len(written.csvs)} CSV table(s) beside it")
+    return code

@@ -1,0 +1,176 @@
+"""The projection's tables as plain rows, so the terminal and the HTML report say the same thing.
+
+Each builder returns a ``Table`` of text cells (numbers already formatted with
+their unit); ``hpcplan project`` prints them with ``terminal.table`` and the
+report renders them as HTML. Nothing here imports numpy or matplotlib.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Table:
+    title: str
+    headers: tuple[str, ...]
+    rows: list[list[Any]] = field(default_factory=list)
+    note: str = ""
+
+
+def pct(p: float) -> str:
+    return f"{p * 100:.0f}%"
+
+
+def num(v: float | None, unit: str = "") -> str:
+    """A number with 3-ish significant digits and its unit; '-' when there is none."""
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "-"
+    if abs(v) < 5e-3:
+        v = 0.0
+    text = f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.1f}" if abs(v) >= 10 else f"{v:.2f}"
+    return f"{text} {unit}".rstrip()
+
+
+def date(d: str | None) -> str:
+    return d or "not by end"
+
+
+def met_at_p50(t: Any) -> bool:
+    """Whether half the samples meet the target by its deadline ('YYYY-MM' sorts as text)."""
+    return t.p50_date is not None and t.p50_date <= t.deadline
+
+
+def driver_text(t: Any) -> str:
+    return "; ".join(f"{d.label} ({d.swing_months} mo)" if d.swing_months else
+                     f"{d.label} ({num(abs(d.value_high - d.value_low), t.unit)})"
+                     for d in t.drivers) or "-"
+
+
+def targets(p: Any) -> Table:
+    rows = []
+    for t in p.targets:
+        rows.append([f"{t.name} (> {t.threshold_text})", t.deadline,
+                     "yes" if met_at_p50(t) else "no", num(t.value_at_deadline_p50, t.unit),
+                     date(t.deterministic_date), date(t.p50_date), date(t.p90_date),
+                     pct(t.probability_by_deadline), num(t.power_at_p50_mw, "MW"),
+                     driver_text(t)])
+    return Table("Targets", ("target", "deadline", "met (P50)", "P50 at deadline", "point run",
+                             "P50 date", "P90 date", "P(by deadline)", "power at P50",
+                             "top drivers (swing)"), rows,
+                 "met (P50): half the samples are above the threshold by the deadline; P(by "
+                 "deadline): the share of Monte Carlo samples that are; power: facility MW at "
+                 "the P50 date.")
+
+
+def drivers(t: Any) -> Table:
+    rows = [[i + 1, d.key, f"{d.low:g} -> {date(d.date_low)}",
+             f"{d.high:g} -> {date(d.date_high)}", d.swing_months,
+             num(d.value_low, t.unit), num(d.value_high, t.unit)]
+            for i, d in enumerate(t.drivers)]
+    return Table(f"Drivers of '{t.name}' (tornado: one input at its P10 and P90, the rest at "
+                 "point values)",
+                 ("#", "input", "low -> date", "high -> date", "swing (months)",
+                  "at deadline (low)", "at deadline (high)"), rows)
+
+
+def constraints(p: Any) -> Table:
+    rows = []
+    for c in p.constraints:
+        env = num(c.envelope_mw, "MW") if c.envelope_mw is not None else "no limit"
+        flag = "OVER ENVELOPE" if c.over_envelope else (
+            f"over in {pct(c.p_over_envelope)} of samples" if c.p_over_envelope > 0 else "")
+        rows.append([c.year, c.binding, f"{c.pressures.get(c.binding, 0.0):.2f}",
+                     num(c.power_p50_mw, "MW"), env, flag])
+    return Table("Binding constraint per year (P50 at the year end; pressure = need / capacity, "
+                 "> 1 is short)",
+                 ("year", "binding", "pressure", "power P50", "envelope", "power flag"), rows)
+
+
+def storage_index(p: Any) -> int:
+    """The month storage is summarised at: the storage target's deadline, else the horizon end."""
+    i = len(p.months) - 1
+    for t in p.targets:
+        if t.metric.startswith("storage"):
+            i = p.index(t.deadline)
+    return i
+
+
+def storage_lines(p: Any) -> list[str]:
+    if not p.storage_fill:
+        return []
+    f = p.storage_fill
+    i = storage_index(p)
+    b = p.bands
+    return [
+        f"Storage: projected demand first exceeds effectively usable capacity in "
+        f"{date(f.deterministic_date)} (point run); P50 {date(f.p50_date)}, early case (P10) "
+        f"{date(f.p10_date)}; full at some point before the horizon end in "
+        f"{pct(f.probability_full_by_end)} of samples.",
+        f"At {p.months[i]} (P50): raw {num(b['storage_raw_pb'].p50[i], 'PB')}, usable "
+        f"{num(b['storage_usable_pb'].p50[i], 'PB')}, effectively usable "
+        f"{num(b['storage_effective_pb'].p50[i], 'PB')}, demand "
+        f"{num(b['storage_demand_pb'].p50[i], 'PB')} (P10-P90 "
+        f"{num(b['storage_demand_pb'].p10[i])}-{num(b['storage_demand_pb'].p90[i], 'PB')}).",
+    ]
+
+
+def world_title(p: Any) -> str:
+    w = p.world
+    return (f"World-leading check: {w.system} (HPL-equivalent Rmax) against the TOP500 trend "
+            f"(#1 grows {w.trend_top1['growth_per_year']:.2f}x a year, #10 "
+            f"{w.trend_top10['growth_per_year']:.2f}x; history {w.history})")
+
+
+def world(p: Any) -> Table:
+    w = p.world
+    rows = [[y.year, num(y.rmax_p50_pf, "PF"), f"{num(y.rmax_p10_pf)}-{num(y.rmax_p90_pf)}",
+             num(y.top10_trend_pf, "PF"), num(y.top1_trend_pf, "PF"), y.band,
+             pct(y.p_top10), pct(y.p_above_top1)] for y in w.years]
+    return Table(world_title(p), ("year", "Rmax P50", "P10-P90", "#10 trend", "#1 trend",
+                                  "rank band", "P(top 10)", "P(#1)"), rows,
+                 f"Back-test: {w.backtest.summary()}.")
+
+
+def calibration(p: Any) -> Table:
+    cal = p.calibration
+    rows = [[c.key, c.old, c.new, c.evidence] for c in cal.changes] if cal else []
+    return Table("Inputs calibrated from measurements",
+                 ("input", "assumed", "measured", "evidence"), rows)
+
+
+def inputs(p: Any) -> Table:
+    """Every uncertain input with its distribution and provenance; calibrated ones marked."""
+    calibrated = p.calibration.keys if p.calibration else set()
+    rows = [[i.key, i.label, i.distribution, f"{i.point:.4g}", f"{i.p10:.3g}..{i.p90:.3g}", i.unit,
+             "measured" if i.key in calibrated else i.provenance, i.source] for i in p.inputs]
+    return Table("Uncertain inputs", ("input", "what", "distribution", "point", "P10..P90",
+                                      "unit", "provenance", "source or assumption"), rows)
+
+
+def sources(p: Any) -> Table:
+    """Every scenario figure with its source, or 'assumption' and what was assumed."""
+    order = {"measured": 0, "sourced": 1, "assumption": 2, "unsourced": 3}
+    rows = [[s.item.strip(), s.kind, s.text]
+            for s in sorted(p.sources, key=lambda s: order.get(s.kind, 9))]
+    return Table("Scenario figures and their provenance", ("item", "kind", "source or assumption"),
+                 rows)
+
+
+def comparison(projections: list[Any]) -> Table:
+    keys = list(dict.fromkeys(t.key for p in projections for t in p.targets))
+    rows = []
+    for key in keys:
+        for i, p in enumerate(projections):
+            t = next((t for t in p.targets if t.key == key), None)
+            label = t.name if t else key
+            if t is None:
+                rows.append([label, f"[{i + 1}] {p.scenario_name}", "-", "-", "-", "-", "-"])
+                continue
+            rows.append([label, f"[{i + 1}] {p.scenario_name}", t.deadline, date(t.p50_date),
+                         date(t.p90_date), pct(t.probability_by_deadline),
+                         num(t.power_at_p50_mw, "MW")])
+    return Table("Scenario comparison", ("target", "scenario", "deadline", "P50 date", "P90 date",
+                                         "P(by deadline)", "power at P50"), rows)

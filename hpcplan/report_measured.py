@@ -1,0 +1,362 @@
+"""What the stored records say about each machine, as data the report draws and tabulates.
+
+Records from different machines are never mixed: they are grouped by node
+type, CPU model and cores per node, and every figure and table is per group.
+A cluster's nodes share a group; the hosts seen are listed with it. Only
+validated (ok) records give numbers; failed, aborted and unavailable ones are
+listed with their reason and never plotted.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bench.records import Record
+
+#: how the areas are ordered in tables and figures
+AREAS = ("compute", "memory", "storage", "metadata", "network", "job")
+#: STREAM kernels on the roofline: (flops, bytes) per element (McCalpin's counting)
+STREAM_COUNTS = {"scale": (1, 16), "add": (1, 24), "triad": (2, 24)}
+BYTES_PER_ELEMENT = {"fp64": 8, "fp32": 4, "fp16": 2, "bf16": 2}
+PRECISIONS = ("fp64", "fp32", "fp16", "bf16")
+#: units that add up over nodes (throughput), so a per-node figure and ideal scaling make sense
+THROUGHPUT_UNITS = frozenset({"GFLOP/s", "GB/s", "MiB/s", "ops/s", "IOPS"})
+
+
+@dataclass(frozen=True)
+class MachineGroup:
+    key: str  # a slug, unique among the groups (HTML ids, CSV)
+    label: str
+    cpu_model: str
+    cores: int | None
+    node_type: str
+    hosts: tuple[str, ...]
+    machine: dict[str, Any]  # the newest record's machine description
+    records: tuple[Record, ...]  # oldest first
+
+
+def _name_key(name: str) -> tuple[int, str]:
+    area = name.split(".", 1)[0]
+    return (AREAS.index(area) if area in AREAS else len(AREAS), name)
+
+
+def group(records: Sequence[Record]) -> list[MachineGroup]:
+    """One group per (node type, CPU model, cores per node), in order of first appearance."""
+    buckets: dict[tuple[str, str, int | None], list[Record]] = {}
+    for rec in sorted(records, key=lambda r: r.timestamp):
+        cores = rec.machine.get("cores")
+        key = (rec.node_type, str(rec.machine.get("cpu_model") or "unknown CPU"),
+               cores if isinstance(cores, int) else None)
+        buckets.setdefault(key, []).append(rec)
+    out = []
+    used: set[str] = set()
+    for (node_type, cpu, cores), recs in buckets.items():
+        label = cpu + (f", {cores} cores per node" if cores else "")
+        if node_type:
+            label += f" (node type {node_type})"
+        slug = re.sub(r"[^a-z0-9]+", "-", f"{node_type} {cpu} {cores or ''}".lower()).strip("-")
+        slug = slug or "machine"
+        base, n = slug, 2
+        while slug in used:
+            slug, n = f"{base}-{n}", n + 1
+        used.add(slug)
+        hosts = sorted({str(r.machine.get("hostname")) for r in recs if r.machine.get("hostname")}
+                       | {h for r in recs for h in _node_list(r)})
+        out.append(MachineGroup(slug, label, cpu, cores, node_type, tuple(hosts),
+                                dict(recs[-1].machine), tuple(recs)))
+    return out
+
+
+def _node_list(rec: Record) -> list[str]:
+    nl = rec.job.get("node_list")
+    return [str(nl)] if nl else []
+
+
+def precision_of(rec: Record) -> str | None:
+    variant = rec.name.rsplit(".", 1)[-1]
+    if variant in PRECISIONS:
+        return variant
+    p = rec.params.get("precision")
+    return p if p in PRECISIONS else None
+
+
+def peak_gflops(rec: Record) -> float | None:
+    """The theoretical peak a GFLOP/s record is measured against (all its nodes)."""
+    if rec.unit != "GFLOP/s":
+        return None
+    given = rec.params.get("theoretical_peak_gflops")
+    if isinstance(given, int | float) and given > 0:
+        return float(given)
+    prec = precision_of(rec)
+    peaks = rec.machine.get("peak_gflops") or {}
+    if prec and isinstance(peaks.get(prec), int | float) and peaks[prec] > 0:
+        return float(peaks[prec]) * rec.nodes
+    return None
+
+
+def note(rec: Record) -> str:
+    if rec.status != "ok":
+        return str(rec.validation.get("details", ""))[:160]
+    if rec.params.get("likely_cached"):
+        return "likely cached (read of data this node just wrote)"
+    return ""
+
+
+def _order(records: Sequence[Record]) -> dict[str, tuple[int, int]]:
+    """Area first, then the order the suites ran the benchmarks in (first appearance)."""
+    out: dict[str, tuple[int, int]] = {}
+    for i, rec in enumerate(sorted(records, key=lambda r: r.timestamp)):
+        out.setdefault(rec.name, (_name_key(rec.name)[0], i))
+    return out
+
+
+def latest(records: Sequence[Record]) -> list[Record]:
+    """The newest record per (name, nodes, ranks), by area and then the suites' order."""
+    newest: dict[tuple[str, int, int], Record] = {}
+    for rec in sorted(records, key=lambda r: r.timestamp):
+        newest[(rec.name, rec.nodes, rec.ranks)] = rec
+    order = _order(records)
+    return sorted(newest.values(), key=lambda r: (*order[r.name], r.nodes, r.ranks))
+
+
+def change(values: Sequence[float]) -> float | None:
+    """The newest value against the median of the earlier ones, as a fraction (+0.1 = +10 %)."""
+    if len(values) < 2:
+        return None
+    before = statistics.median(values[:-1])
+    return None if before == 0 else values[-1] / before - 1.0
+
+
+def latest_rows(g: MachineGroup) -> list[dict[str, Any]]:
+    """Per benchmark: the newest figure, per node, against the theoretical peak, and its history."""
+    ok: dict[tuple[str, int, int], list[float]] = {}
+    for rec in sorted(g.records, key=lambda r: r.timestamp):
+        if rec.status == "ok" and rec.value is not None:
+            ok.setdefault((rec.name, rec.nodes, rec.ranks), []).append(float(rec.value))
+    rows = []
+    for rec in latest(g.records):
+        peak = peak_gflops(rec)
+        pct = 100.0 * rec.value / peak if rec.value is not None and peak else None
+        per_node = (rec.value / rec.nodes if rec.value is not None and rec.nodes > 1
+                    and rec.unit in THROUGHPUT_UNITS else None)
+        past = ok.get((rec.name, rec.nodes, rec.ranks), [])
+        rows.append({"benchmark": rec.name, "value": rec.value, "unit": rec.unit,
+                     "per_node": per_node, "percent_of_peak": pct, "peak_gflops": peak,
+                     "nodes": rec.nodes, "ranks": rec.ranks, "status": rec.status,
+                     "note": note(rec), "ok_results": len(past),
+                     "change_vs_earlier_median": change(past) if rec.status == "ok" else None,
+                     "timestamp": rec.timestamp, "run_id": rec.run_id,
+                     "job_id": rec.job.get("job_id") or ""})
+    return rows
+
+
+# --- roofline ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ceiling:
+    precision: str
+    gflops: float
+    measured: bool  # False: the theoretical peak from the machine probe
+
+
+@dataclass(frozen=True)
+class Point:
+    label: str
+    intensity: float  # FLOP/byte
+    gflops: float
+    family: str  # stream | gemm | solve
+
+
+@dataclass(frozen=True)
+class Roofline:
+    ceilings: tuple[Ceiling, ...]
+    bandwidth_gbs: float | None  # STREAM triad, 10^9 B/s
+    points: tuple[Point, ...]
+
+    @property
+    def empty(self) -> bool:
+        return not self.points and not any(c.measured for c in self.ceilings) \
+            and self.bandwidth_gbs is None
+
+
+def _n(rec: Record) -> int | None:
+    n = rec.params.get("n")
+    return n if isinstance(n, int) and n > 0 else None
+
+
+def roofline(g: MachineGroup) -> Roofline:
+    """Ceilings and kernels of one node: the newest ok single-node record of each benchmark."""
+    ok = {r.name: r for r in sorted(g.records, key=lambda r: r.timestamp)
+          if r.status == "ok" and r.nodes == 1 and r.value is not None}
+    measured = {p: ok[f"compute.peak.{p}"].value for p in PRECISIONS if f"compute.peak.{p}" in ok}
+    points: list[Point] = []
+    for kernel, (flops, nbytes) in STREAM_COUNTS.items():
+        rec = ok.get(f"memory.stream.{kernel}")
+        if rec is not None:
+            ai = flops / nbytes
+            points.append(Point(f"STREAM {kernel} ({flops} flop/{nbytes} B)", ai,
+                                float(rec.value) * ai, "stream"))
+    for name, rec in ok.items():
+        n, prec = _n(rec), precision_of(rec)
+        if rec.unit != "GFLOP/s" or n is None or prec is None:
+            continue
+        if name.startswith("compute.gemm."):
+            # 2 n^3 flops over the compulsory traffic of three n x n operands
+            points.append(Point(f"GEMM {prec.upper()} (n={n})",
+                                2.0 * n / (3.0 * BYTES_PER_ELEMENT[prec]), float(rec.value),
+                                "gemm"))
+        elif name.startswith(("compute.mxp.", "compute.hpl.", "compute.solve.")):
+            # (2/3 n^3 + 3/2 n^2) flops over the FP64 matrix read once (8 n^2 bytes)
+            label = {"compute.hpl.fp64": "LU solve FP64", "compute.solve.numpy":
+                     "NumPy solve FP64"}.get(name, f"MxP solve {prec.upper()}")
+            points.append(Point(f"{label} (n={n})", (2 / 3 * n + 1.5) / 8.0, float(rec.value),
+                                "solve"))
+    # theoretical roofs: FP64 (the classic one), and each precision measured or placed
+    wanted = {"fp64"} | set(measured) | {precision_of(ok[n]) for n in ok
+                                         if n.startswith(("compute.gemm.", "compute.mxp."))}
+    peaks = g.machine.get("peak_gflops") or {}
+    ceilings = [Ceiling(p, float(v), True) for p, v in measured.items()]
+    ceilings += [Ceiling(p, float(peaks[p]), False) for p in PRECISIONS
+                 if p in wanted and isinstance(peaks.get(p), int | float) and peaks[p] > 0]
+    triad = ok.get("memory.stream.triad")
+    return Roofline(tuple(ceilings), float(triad.value) if triad else None, tuple(points))
+
+
+# --- history and scaling ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Series:
+    label: str  # "1 node, 2 ranks"
+    timestamps: tuple[str, ...]
+    values: tuple[float, ...]
+    lows: tuple[float, ...]  # min of each record's samples (the value when there are none)
+    highs: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class History:
+    name: str
+    unit: str
+    direction: str
+    series: tuple[Series, ...]
+
+    def change(self) -> float | None:
+        """Newest value against the median of the earlier ones of its newest series."""
+        return change(max(self.series, key=lambda s: s.timestamps[-1]).values)
+
+
+def _scale(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def histories(g: MachineGroup) -> list[History]:
+    """Per benchmark with ok records, one series per (nodes, ranks), oldest first."""
+    by_name: dict[str, dict[tuple[int, int], list[Record]]] = {}
+    for rec in sorted(g.records, key=lambda r: r.timestamp):
+        if rec.status == "ok" and rec.value is not None:
+            by_name.setdefault(rec.name, {}).setdefault((rec.nodes, rec.ranks), []).append(rec)
+    out = []
+    order = _order(g.records)
+    for name in sorted(by_name, key=lambda n: order[n]):
+        series = []
+        for (nodes, ranks), recs in sorted(by_name[name].items()):
+            vals = tuple(float(r.value) for r in recs)  # type: ignore[arg-type]
+            series.append(Series(
+                f"{_scale(nodes, 'node')}, {_scale(ranks, 'rank')}",
+                tuple(r.timestamp for r in recs), vals,
+                tuple(min(float(r.stats.get("min", v)), v) for r, v in zip(recs, vals,
+                                                                             strict=True)),
+                tuple(max(float(r.stats.get("max", v)), v) for r, v in zip(recs, vals,
+                                                                             strict=True))))
+        first = by_name[name][next(iter(by_name[name]))][0]
+        out.append(History(name, first.unit, first.direction, tuple(series)))
+    return out
+
+
+@dataclass(frozen=True)
+class Scaling:
+    name: str
+    unit: str
+    direction: str
+    nodes: tuple[int, ...]
+    values: tuple[float, ...]  # newest ok record at each node count
+
+    @property
+    def ideal(self) -> bool:
+        return self.direction == "higher" and self.unit in THROUGHPUT_UNITS
+
+
+def scaling(g: MachineGroup) -> list[Scaling]:
+    """Benchmarks measured at two or more node counts (newest ok record per count)."""
+    newest: dict[str, dict[int, Record]] = {}
+    for rec in sorted(g.records, key=lambda r: r.timestamp):
+        if rec.status == "ok" and rec.value is not None:
+            newest.setdefault(rec.name, {})[rec.nodes] = rec
+    out = []
+    for name, per in newest.items():
+        if len(per) < 2:
+            continue
+        counts = tuple(sorted(per))
+        first = per[counts[0]]
+        out.append(Scaling(name, first.unit, first.direction, counts,
+                           tuple(float(per[c].value) for c in counts)))  # type: ignore[arg-type]
+    order = _order(g.records)
+    return sorted(out, key=lambda s: order[s.name])
+
+
+# --- runs ---------------------------------------------------------------------------------
+
+
+def runs(groups: Sequence[MachineGroup]) -> list[dict[str, Any]]:
+    """One row per run: when, where, how many ranks and nodes, job, software, outcome."""
+    rows: dict[str, dict[str, Any]] = {}
+    for g in groups:
+        for rec in g.records:
+            row = rows.get(rec.run_id)
+            if row is None:
+                sw = rec.software
+                mpi = sw.get("mpi_library") or ""
+                row = rows[rec.run_id] = {
+                    "run_id": rec.run_id, "started": rec.timestamp, "machine": g.label,
+                    "host": str(rec.machine.get("hostname") or ""),
+                    "node_list": str(rec.job.get("node_list") or ""),
+                    "job_id": str(rec.job.get("job_id") or ""),
+                    "job_state": str(rec.job.get("state") or ""),
+                    "ranks": rec.ranks, "nodes": rec.nodes, "ok": 0, "not_ok": 0,
+                    "commit": str(sw.get("hpcplan_commit") or "")[:12],
+                    "software": ", ".join(f"{k} {sw[k]}" for k in
+                                          ("python", "numpy", "numba", "llvm", "mpi4py")
+                                          if sw.get(k)) + (f", {mpi}" if mpi else ""),
+                }
+            row["started"] = min(row["started"], rec.timestamp)
+            row["ranks"] = max(row["ranks"], rec.ranks)
+            row["nodes"] = max(row["nodes"], rec.nodes)
+            row["ok" if rec.status == "ok" else "not_ok"] += 1
+    return sorted(rows.values(), key=lambda r: r["started"])
+
+
+def describe_machine(machine: dict[str, Any]) -> str:
+    """One line: CPU, sockets, cores, clock, memory, ISA, theoretical peaks per node."""
+    parts = [str(machine.get("cpu_model") or "unknown CPU")]
+    if machine.get("sockets"):
+        parts.append(f"{machine['sockets']} socket(s)")
+    if machine.get("cores"):
+        parts.append(f"{machine['cores']} cores")
+    if machine.get("base_mhz"):
+        parts.append(f"{float(machine['base_mhz']) / 1000:.2f} GHz base")
+    if machine.get("memory_bytes"):
+        parts.append(f"{float(machine['memory_bytes']) / 2**30:.0f} GiB memory")
+    if machine.get("isa"):
+        parts.append("ISA " + " ".join(str(i) for i in machine["isa"]))
+    peaks = machine.get("peak_gflops") or {}
+    if peaks:
+        parts.append("theoretical peak per node " + ", ".join(
+            f"{p.upper()} {float(v):,.1f} GFLOP/s" for p, v in peaks.items()
+            if isinstance(v, int | float)))
+    return "; ".join(parts)

@@ -1,0 +1,163 @@
+"""The report's plain-text companions: CSV tables (numbers, units in the column names) and a
+Markdown summary a planner can paste into a ticket or e-mail."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from hpcplan import projection_tables as pt
+from hpcplan import report_measured as rm
+
+
+def answer_lines(p: Any) -> list[str]:
+    """One sentence per target: met or not, when, how likely, at what power."""
+    out = []
+    for t in p.targets:
+        verdict = "met at P50" if pt.met_at_p50(t) else "NOT met at P50"
+        out.append(f"{t.name} (> {t.threshold_text}) by {t.deadline}: {verdict} "
+                   f"(P50 {pt.date(t.p50_date)}, P90 {pt.date(t.p90_date)}); probability "
+                   f"{pt.pct(t.probability_by_deadline)} by the deadline; P50 at the deadline "
+                   f"{pt.num(t.value_at_deadline_p50, t.unit)}; facility power at the P50 date "
+                   f"{pt.num(t.power_at_p50_mw, 'MW')}.")
+    return out
+
+
+def measurement_line(r: Any) -> str:
+    if not r.records:
+        return (f"No results yet in {r.results_dir}: nothing was measured, so the projection "
+                "uses the scenario's assumed figures only. Run 'hpcplan plan' (or 'hpcplan "
+                "run') to measure this machine.")
+    runs = len({x.run_id for x in r.records})
+    return (f"{len(r.records)} stored record(s) from {runs} run(s) on {len(r.groups)} kind(s) "
+            f"of machine, read from {r.results_dir}.")
+
+
+def calibration_line(r: Any) -> str:
+    cal = r.calibration
+    if cal is None:
+        return "No calibration: there are no stored measurements."
+    if not cal.changes:
+        return ("No scenario input was calibrated from the measurements; the calibration notes "
+                "say why.")
+    return (f"{len(cal.changes)} scenario input(s) calibrated from the measurements: "
+            + ", ".join(c.key for c in cal.changes) + ".")
+
+
+def _md_cell(v: Any) -> str:
+    return str(v).replace("|", "\\|").replace("\n", " ")
+
+
+def md_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    out = ["| " + " | ".join(_md_cell(h) for h in headers) + " |",
+           "|" + "|".join("---" for _ in headers) + "|"]
+    out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(out)
+
+
+def fmt_value(v: float | None) -> str:
+    """Measured figures keep four significant digits (engineers compare them)."""
+    if v is None:
+        return ""
+    a = abs(v)
+    return (f"{v:,.0f}" if a >= 1000 else f"{v:.1f}" if a >= 100 else f"{v:.2f}" if a >= 10
+            else f"{v:.3f}" if a >= 0.01 else f"{v:.3g}")
+
+
+def measured_rows(g: Any) -> list[list[Any]]:
+    rows = []
+    for row in rm.latest_rows(g):
+        pct, ch = row["percent_of_peak"], row["change_vs_earlier_median"]
+        rows.append([row["benchmark"], fmt_value(row["value"]), row["unit"],
+                     "" if pct is None else f"{pct:.1f}%", row["nodes"], row["ranks"],
+                     "ok" if row["status"] == "ok" else row["status"].upper(),
+                     row["ok_results"], "" if ch is None else f"{ch * 100:+.1f}%", row["note"]])
+    return rows
+
+
+MEASURED_HEADERS = ("benchmark", "value", "unit", "% of peak", "nodes", "ranks", "status",
+                    "ok results stored", "newest vs earlier median", "note")
+
+
+def markdown(r: Any, html: Path, csvs: Sequence[Path]) -> str:
+    p = r.projection
+    out = [f"# hpcplan report: {p.scenario_name}", "",
+           f"Generated {r.generated} by hpcplan {r.version}"
+           + (f" (commit {r.commit[:12]})" if r.commit else "")
+           + f"; scenario {p.scenario_file}; "
+           + (f"{p.samples:,} Monte Carlo samples, seed {p.seed}." if p.samples else
+              "deterministic run only."),
+           "", f"Full report with figures: {html.name}", "", "## Answer", ""]
+    out += [f"- {line}" for line in answer_lines(p)]
+    out += ["", "## Targets", ""]
+    t = pt.targets(p)
+    out += [md_table(t.headers, t.rows), "", t.note]
+    if p.storage_fill:
+        out += ["", "## Storage", "", *pt.storage_lines(p)]
+    out += ["", "## Measurements", "", measurement_line(r)]
+    for g in r.groups:
+        out += ["", f"### {g.label}", "", rm.describe_machine(g.machine), "",
+                md_table(MEASURED_HEADERS, measured_rows(g))]
+    out += ["", "## Calibration", "", calibration_line(r)]
+    if r.calibration:
+        if r.calibration.changes:
+            c = pt.calibration(p)
+            out += ["", md_table(c.headers, c.rows)]
+        out += [f"- note: {n}" for n in r.calibration.notes]
+    if p.warnings:
+        out += ["", "## Warnings", ""] + [f"- {w}" for w in p.warnings]
+    out += ["", "## Files", "", f"- {html.name}: the full report (open in a browser)"]
+    out += [f"- {c.name}" for c in csvs]
+    return "\n".join(out) + "\n"
+
+
+def csv_tables(r: Any) -> dict[str, list[dict[str, Any]]]:
+    """Tables as rows of plain values; each column name carries its unit."""
+    p = r.projection
+    targets = []
+    for t in p.targets:
+        targets.append({
+            "key": t.key, "target": t.name, "metric": t.metric, "unit": t.unit,
+            "threshold": t.threshold, "deadline": t.deadline,
+            "met_at_p50": pt.met_at_p50(t), "value_at_deadline_p50": t.value_at_deadline_p50,
+            "point_run_date": t.deterministic_date or "", "p50_date": t.p50_date or "",
+            "p90_date": t.p90_date or "", "probability_by_deadline": t.probability_by_deadline,
+            "power_at_p50_mw": t.power_at_p50_mw})
+    series = []
+    metrics = list(p.bands)
+    for i, month in enumerate(p.months):
+        row: dict[str, Any] = {"month": month}
+        for m in metrics:
+            b = p.bands[m]
+            row[f"{m}_p10"], row[f"{m}_p50"], row[f"{m}_p90"] = (float(b.p10[i]), float(b.p50[i]),
+                                                                 float(b.p90[i]))
+        series.append(row)
+    drivers = [{"target": t.name, "rank": i + 1, **asdict(d)}
+               for t in p.targets for i, d in enumerate(t.drivers)]
+    calibrated = r.calibration.keys if r.calibration else set()
+    inputs = [{**asdict(i), "calibrated": i.key in calibrated} for i in p.inputs]
+    sources = [{"item": s.item.strip(), "kind": s.kind, "text": s.text} for s in p.sources]
+    constraints = [{"year": c.year, "binding": c.binding,
+                    "pressure": c.pressures.get(c.binding, 0.0), "power_p50_mw": c.power_p50_mw,
+                    "envelope_mw": c.envelope_mw, "over_envelope": c.over_envelope,
+                    "p_over_envelope": c.p_over_envelope} for c in p.constraints]
+    calibration = ([asdict(c) for c in r.calibration.changes] if r.calibration else [])
+    measurements = [{"machine": g.label, **row} for g in r.groups for row in rm.latest_rows(g)]
+    return {"targets": targets, "series": series, "drivers": drivers, "inputs": inputs,
+            "sources": sources, "constraints": constraints, "calibration": calibration,
+            "measurements": measurements, "runs": rm.runs(r.groups)}
+
+
+#: column names of the tables that may have no rows (the CSV still gets its header)
+EMPTY_HEADERS = {
+    "drivers": ("target", "rank", "key", "label", "unit", "low", "high", "date_low", "date_high",
+                "swing_months", "value_low", "value_high"),
+    "calibration": ("key", "old", "new", "evidence"),
+    "measurements": ("machine", "benchmark", "value", "unit", "per_node", "percent_of_peak",
+                     "peak_gflops", "nodes", "ranks", "status", "note", "ok_results",
+                     "change_vs_earlier_median", "timestamp", "run_id", "job_id"),
+    "runs": ("run_id", "started", "machine", "host", "node_list", "job_id", "job_state", "ranks",
+             "nodes", "ok", "not_ok", "commit", "software"),
+}

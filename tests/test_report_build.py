@@ -1,0 +1,228 @@
+"""``hpcplan report``: what the report holds, per machine, and how bad input reads.
+
+The results directories are written through the real store (``Store.write``)
+with records built by ``Record`` itself: two kinds of machine, several runs
+(history), multi-node runs (scaling), a failed and an unavailable result.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.records import Record
+from bench.store import Store
+from hpcplan import report, report_measured
+from hpcplan.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures" / "models"
+OK = {"passed": True, "details": "checks passed"}
+XEON = {"cpu_model": "Test Xeon 8480+", "cores": 112, "sockets": 2, "base_mhz": 2000.0,
+        "hostname": "cn001", "memory_bytes": 512 * 2**30, "isa": ["avx512f"],
+        "peak_gflops": {"fp64": 7168.0, "fp32": 14336.0, "fp16": 28672.0, "bf16": 28672.0}}
+EPYC = {"cpu_model": "Test EPYC 9654", "cores": 192, "sockets": 2, "base_mhz": 2400.0,
+        "hostname": "amd01", "memory_bytes": 768 * 2**30, "isa": ["avx512f"],
+        "peak_gflops": {"fp64": 14745.6, "fp32": 29491.2}}
+SOFTWARE = {"python": "3.11.7", "numpy": "2.4.6", "numba": "0.68.1", "hpcplan_commit": "abc123"}
+
+
+def rec(name: str, value: float | None, unit: str, machine: dict, day: int, run: str, *,
+        status: str = "ok", nodes: int = 1, ranks: int = 1, params: dict | None = None,
+        job: dict | None = None, spread: float = 0.05) -> Record:
+    samples = () if value is None else (value * (1 - spread), value * (1 - spread / 2), value)
+    return Record(name=name, value=value, unit=unit, machine=machine, status=status,
+                  samples=samples, nodes=nodes, ranks=ranks, params=params or {},
+                  job=job or {}, software=SOFTWARE, run_id=run,
+                  timestamp=f"2026-03-{day:02d}T10:00:00.000000Z",
+                  validation=OK if status == "ok" else {"passed": False,
+                                                        "details": f"{status} on purpose"})
+
+
+def make_results(root: Path) -> Path:
+    """Three Xeon runs (history, a regression in triad), EPYC runs at 1, 2 and 4 nodes."""
+    store = Store(root)
+    for i, (fp64, triad) in enumerate(((6100.0, 410.0), (6150.0, 405.0), (6120.0, 300.0))):
+        run = f"xeon{i}"
+        store.write([
+            rec("compute.peak.fp64", fp64, "GFLOP/s", XEON, 1 + i, run,
+                params={"theoretical_peak_gflops": 7168.0}),
+            rec("compute.peak.fp32", 12000.0 + i, "GFLOP/s", XEON, 1 + i, run,
+                params={"theoretical_peak_gflops": 14336.0}),
+            rec("compute.peak.fp16", None, "GFLOP/s", XEON, 1 + i, run, status="unavailable"),
+            rec("memory.stream.triad", triad, "GB/s", XEON, 1 + i, run),
+            rec("memory.stream.scale", triad * 0.95, "GB/s", XEON, 1 + i, run),
+            rec("compute.gemm.fp32", 11000.0, "GFLOP/s", XEON, 1 + i, run,
+                params={"n": 4096, "precision": "fp32", "theoretical_peak_gflops": 14336.0}),
+            rec("compute.mxp.fp32", 5200.0, "GFLOP/s", XEON, 1 + i, run,
+                params={"n": 20480, "precision": "fp32", "theoretical_peak_gflops": 14336.0}),
+            rec("storage.easy.write", 2100.0, "MiB/s", XEON, 1 + i, run),
+        ])
+    store.write([rec("compute.peak.fp32", None, "GFLOP/s", XEON, 5, "xeon3", status="failed")])
+    for nodes in (1, 2, 4):
+        run = f"epyc{nodes}"
+        job = {"job_id": str(1000 + nodes), "node_list": f"amd[01-{nodes:02d}]",
+               "state": "COMPLETED"}
+        store.write([
+            rec("compute.hpl.fp64", 9000.0 * nodes * (1 - 0.05 * (nodes - 1)), "GFLOP/s", EPYC,
+                10 + nodes, run, nodes=nodes, ranks=2 * nodes, job=job,
+                params={"n": 40960 * nodes, "precision": "fp64"}),
+            rec("memory.stream.triad", 700.0 * nodes, "GB/s", EPYC, 10 + nodes, run,
+                nodes=nodes, ranks=2 * nodes, job=job),
+            rec("network.pingpong.latency", 1.8 + 0.1 * nodes, "us", EPYC, 10 + nodes, run,
+                nodes=nodes, ranks=2, job=job),
+        ])
+    return root
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory) -> Path:
+    return make_results(tmp_path_factory.mktemp("results"))
+
+
+@pytest.fixture(scope="module")
+def built(results, tmp_path_factory):
+    r = report.build(results, None, samples=300, seed=1)
+    out = tmp_path_factory.mktemp("report") / "plan.html"
+    return r, report.write(r, out)
+
+
+def test_machines_are_grouped_never_mixed(built):
+    r, _ = built
+    labels = [g.label for g in r.groups]
+    assert labels == ["Test Xeon 8480+, 112 cores per node", "Test EPYC 9654, 192 cores per node"]
+    for g in r.groups:
+        assert len({rec.machine["cpu_model"] for rec in g.records}) == 1
+    keys = {g.key: [f.title for f in r.group_figures[g.key]] for g in r.groups}
+    xeon, epyc = (g.key for g in r.groups)
+    assert keys[xeon] == ["Roofline", "History"]  # one node count: no scaling figure
+    assert keys[epyc] == ["Roofline", "Scaling"]  # one run per node count: no history yet
+    # each figure is drawn from its own machine only
+    xeon_svg = "".join(f.svg for f in r.group_figures[xeon])
+    assert "EPYC" not in xeon_svg and "Xeon" in xeon_svg
+
+
+def test_roofline_places_kernels_by_arithmetic_intensity(built):
+    r, _ = built
+    roof = report_measured.roofline(r.groups[0])
+    assert roof.bandwidth_gbs == 300.0  # the newest triad
+    by_label = {p.label.split(" (")[0]: p for p in roof.points}
+    assert by_label["STREAM triad"].intensity == pytest.approx(2 / 24)
+    assert by_label["STREAM triad"].gflops == pytest.approx(300.0 * 2 / 24)
+    assert by_label["GEMM FP32"].intensity == pytest.approx(2 * 4096 / (3 * 4))
+    assert by_label["MxP solve FP32"].intensity == pytest.approx((2 / 3 * 20480 + 1.5) / 8)
+    measured = {c.precision: c.gflops for c in roof.ceilings if c.measured}
+    assert measured == {"fp64": 6120.0, "fp32": 12002.0}
+    theoretical = {c.precision for c in roof.ceilings if not c.measured}
+    assert theoretical == {"fp64", "fp32"}  # FP16 unavailable: no ceiling is invented
+
+
+def test_newest_per_benchmark_with_peak_history_and_failures(built):
+    r, _ = built
+    rows = {(x["benchmark"], x["nodes"]): x for x in report_measured.latest_rows(r.groups[0])}
+    fp64 = rows[("compute.peak.fp64", 1)]
+    assert fp64["percent_of_peak"] == pytest.approx(100 * 6120 / 7168)
+    assert fp64["ok_results"] == 3
+    triad = rows[("memory.stream.triad", 1)]
+    assert triad["change_vs_earlier_median"] == pytest.approx(300 / 407.5 - 1)
+    assert rows[("compute.peak.fp32", 1)]["status"] == "failed"  # the newest run failed
+    assert rows[("compute.peak.fp32", 1)]["value"] is None
+    assert rows[("compute.peak.fp16", 1)]["status"] == "unavailable"
+    epyc = {(x["benchmark"], x["nodes"]): x for x in report_measured.latest_rows(r.groups[1])}
+    assert epyc[("memory.stream.triad", 4)]["per_node"] == pytest.approx(700.0)
+    scal = {s.name: s for s in report_measured.scaling(r.groups[1])}
+    assert scal["memory.stream.triad"].nodes == (1, 2, 4) and scal["memory.stream.triad"].ideal
+    assert not scal["network.pingpong.latency"].ideal  # a latency has no linear ideal
+
+
+def test_html_is_self_contained_and_answers(built):
+    r, written = built
+    html = written.html.read_text()
+    assert html.startswith("<!DOCTYPE html>")
+    # nothing to fetch: every src is inline data, no stylesheet or script links
+    srcs = re.findall(r'src="([^"]*)"', html)
+    assert len(srcs) == 2 + 4 and all(s.startswith("data:image/svg+xml;base64,") for s in srcs)
+    assert not re.search(r"<link\b|https?://(?!www\.w3\.org)", html.split("<body>")[1])
+    assert 'id="targets"' in html and "1000 PF mixed precision" in html
+    t = r.projection.targets[0]
+    assert f"{t.probability_by_deadline * 100:.0f}%" in html and t.deadline in html
+    for section in ("drivers", "constraints", "measured", "calibration", "inputs", "runs",
+                    "definitions"):
+        assert f'id="{section}"' in html
+    assert "1001" in html and "amd[01-04]" in html  # job ids and node lists of the runs
+    assert "UNAVAILABLE" in html and "FAILED" in html
+
+
+def test_markdown_and_csv_beside_the_html(built):
+    r, written = built
+    assert written.markdown == written.html.with_suffix(".md")
+    md = written.markdown.read_text()
+    assert md.startswith("# hpcplan report: Guangzhou") and "| target |" in md
+    assert "Test EPYC 9654" in md and "plan.html" in md
+    names = sorted(p.name for p in written.csvs)
+    assert names == sorted(f"plan-{n}.csv" for n in ("targets", "series", "drivers", "inputs",
+                                                     "sources", "constraints", "calibration",
+                                                     "measurements", "runs"))
+    rows = list(csv.DictReader((written.html.parent / "plan-targets.csv").open()))
+    assert [x["key"] for x in rows] == [t.key for t in r.projection.targets]
+    assert float(rows[0]["probability_by_deadline"]) == r.projection.targets[0]\
+        .probability_by_deadline
+    series = list(csv.DictReader((written.html.parent / "plan-series.csv").open()))
+    assert len(series) == len(r.projection.months) and "mixed_peak_pf_p50" in series[0]
+    runs = list(csv.DictReader((written.html.parent / "plan-runs.csv").open()))
+    assert {x["job_id"] for x in runs} >= {"1001", "1002", "1004"}
+
+
+def test_calibrated_inputs_are_marked(tmp_path):
+    out = tmp_path / "cal.html"
+    assert main(["report", "--results", str(FIXTURES / "results"), "--scenario",
+                 str(FIXTURES / "small.toml"), "--samples", "0", "--out", str(out)]) == 0
+    html = out.read_text()
+    assert "efficiency.cpu_node.hpl" in html and "measured" in html
+    cal = list(csv.DictReader((tmp_path / "cal-calibration.csv").open()))
+    assert {"efficiency.cpu_node.hpl", "catalogue.cpu_node.stream_triad"} <= {c["key"]
+                                                                               for c in cal}
+    inputs = {x["key"]: x for x in csv.DictReader((tmp_path / "cal-inputs.csv").open())}
+    assert inputs["efficiency.cpu_node.hpl"]["calibrated"] == "True"
+
+
+def test_no_results_yet_still_projects(tmp_path, capsys):
+    out = tmp_path / "r" / "empty.html"
+    assert main(["report", "--results", str(tmp_path / "none"), "--samples", "200",
+                 "--out", str(out)]) == 0
+    assert capsys.readouterr().out.startswith(f"report: {out}\n")
+    html = out.read_text()
+    assert 'id="no-results"' in html and "No results yet" in html
+    assert 'id="fig-compute"' in html and 'id="targets"' in html
+    assert not (tmp_path / "none").exists()  # reading creates no results directory
+
+
+def test_bad_scenario_is_one_sentence_and_writes_nothing(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text((FIXTURES / "small.toml").read_text().replace('raw = "20 PB"',
+                                                                  'raw = "20 P"'))
+    out = tmp_path / "out" / "bad.html"
+    assert main(["report", "--scenario", str(bad), "--results", str(tmp_path),
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "storage.systems.fs.raw" in err
+    assert not out.parent.exists()
+    assert main(["report", "--results", str(tmp_path), "--out", str(tmp_path / "x.txt"),
+                 "--samples", "0"]) == 2
+    assert "must name an .html file" in capsys.readouterr().err
+    assert main(["report", "--samples", "-3"]) == 2
+
+
+def test_no_traceback_from_the_command_line(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    proc = subprocess.run([sys.executable, "-m", "hpcplan", "report", "--results", str(blocker)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr == f"hpcplan: error: results directory {blocker} exists and is not a " \
+                          "directory\n"
