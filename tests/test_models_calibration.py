@@ -101,3 +101,15 @@ def test_hpl_above_peak_is_not_applied():
     _, report = calibrate(sc, frame)
     assert report.keys == set()
     assert "above the theoretical FP64 peak" in report.notes[0]
+
+
+def test_hpl_efficiency_prefers_the_partial_pivoting_solve():
+    """LAPACK's partial-pivoting solve is the HPL method; our no-pivot LU is a variant."""
+    sc = load_scenario(FIXTURES / "small.toml")
+    frame, _ = load_results(FIXTURES / "results")
+    hpl = frame[frame["name"] == "compute.hpl.fp64"].copy()
+    solve = hpl.assign(name="compute.solve.numpy", value=hpl["value"] * 0.9)
+    _, report = calibrate(sc, pd.concat([frame, solve], ignore_index=True), source="fixture")
+    change = {c.key: c for c in report.changes}["efficiency.cpu_node.hpl"]
+    assert "compute.solve.numpy" in change.evidence
+    assert change.new == "triangular 0.63/0.639/0.648"
