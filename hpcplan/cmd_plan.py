@@ -15,6 +15,7 @@ import sys
 
 def register(sub: argparse._SubParsersAction) -> None:
     from hpcplan.cmd_report import add_report_options
+    from hpcplan.cmd_run import add_measure_options
 
     p = sub.add_parser(
         "plan", help="the main job: measure, store, calibrate, project, report",
@@ -22,15 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "store the records, calibrate the scenario from the stored results, project it and "
         "write the HTML report; prints the report's path. Exit 1 when a benchmark failed "
         "validation (its record is kept and the report is still written).")
-    p.add_argument("--suite", default="quick", help="suite to measure (default: quick)")
+    add_measure_options(p)
     p.add_argument("--skip-measure", action="store_true",
                    help="measure nothing; report from the results already stored")
-    p.add_argument("--target", metavar="DIR",
-                   help="directory the storage benchmarks write under (default: a temporary one)")
-    p.add_argument("--repeats", type=int, metavar="N", help="timed repetitions per benchmark")
-    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                   help="kernel parameter, as for 'hpcplan run' (repeatable)")
-    p.add_argument("--quiet", action="store_true", help="no progress lines")
     add_report_options(p)
     p.set_defaults(func=run)
 

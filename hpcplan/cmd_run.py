@@ -18,16 +18,21 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Run a suite (under mpiexec or srun every rank measures and rank 0 writes). "
         "Suites: " + "; ".join(f"{n}: {suites.DESCRIPTIONS.get(n, '')}" for n in suites.names()),
     )
-    p.add_argument("--suite", default="quick", help="suite to run (default: quick)")
+    add_measure_options(p)
     p.add_argument("--results", metavar="DIR",
                    help="results directory (default: $HPCPLAN_RESULTS, site config, ./results)")
+    p.set_defaults(func=run)
+
+
+def add_measure_options(p: argparse.ArgumentParser) -> None:
+    """The options of a measurement, shared by 'run' and 'plan'."""
+    p.add_argument("--suite", default="quick", help="suite to run (default: quick)")
     p.add_argument("--target", metavar="DIR",
                    help="directory the storage suites write under (default: a temporary one)")
     p.add_argument("--repeats", type=int, metavar="N", help="timed repetitions per benchmark")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="kernel parameter, e.g. stream_elements=50000000 (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
-    p.set_defaults(func=run)
 
 
 def parse_params(items: list[str]) -> dict[str, Any]:

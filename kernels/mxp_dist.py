@@ -32,10 +32,10 @@ from kernels.mxp import (
     DEFAULT_NB,
     MAX_ITERATIONS,
     THRESHOLD,
+    SolveResult,
     by_rows,
     dtype_for,
     factor_diagonal,
-    flop_credit,
     new_work,
     panel_products,
     refine,
@@ -102,29 +102,11 @@ def bytes_needed_local(n: int, nb: int, grid: Grid, precision: str = "fp32",
 
 
 @dataclass
-class DistResult:
+class DistResult(SolveResult):
     """One distributed solve; identical on every rank (times are the slowest rank's)."""
 
-    x: np.ndarray
-    n: int
-    nb: int
-    grid: Grid
-    precision: str
-    passed: bool
-    backward_error: float
-    iterations: int
-    detail: str
-    generate_s: float
-    convert_s: float
-    factor_s: float
-    refine_s: float
-    total_s: float
-    history: list[float] = field(default_factory=list)
-
-    @property
-    def gflops(self) -> float:
-        """The HPL credit over the total time to solution, in GFLOP/s."""
-        return flop_credit(self.n) / self.total_s / 1e9
+    grid: Grid = field(kw_only=True)
+    generate_s: float = field(kw_only=True)
 
 
 class DistributedSystem:
@@ -239,8 +221,9 @@ class DistributedSystem:
         self.low, self.linv, self.uinv, self.breakdown = None, {}, {}, 0
         times = np.array([t1 - t0, t2 - t1, t3 - t2, t3 - t0])
         comm.Allreduce(MPI.IN_PLACE, times, op=MPI.MAX)
-        return DistResult(x, self.n, self.nb, self.grid, precision, passed, be, it, detail,
-                          self.generate_s, *(float(v) for v in times), history=history)
+        return DistResult(x, self.n, self.nb, precision, passed, be, it, detail,
+                          *(float(v) for v in times), history=history, grid=self.grid,
+                          generate_s=self.generate_s)
 
     # -- factorisation --
     def factor(self) -> None:
