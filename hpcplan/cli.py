@@ -16,14 +16,14 @@ from collections.abc import Sequence
 from hpcplan import __version__
 
 COMMAND_MODULES = (
-    "hpcplan.cmd_sysinfo",
+    "hpcplan.cmd_plan",
     "hpcplan.cmd_run",
+    "hpcplan.cmd_report",
+    "hpcplan.cmd_project",
     "hpcplan.cmd_results",
+    "hpcplan.cmd_sysinfo",
     "hpcplan.cmd_slurm",
     "hpcplan.cmd_clean",
-    "hpcplan.cmd_project",
-    "hpcplan.cmd_report",
-    "hpcplan.cmd_plan",
     "hpcplan.cmd_compare",
     "hpcplan.cmd_gate",
 )
