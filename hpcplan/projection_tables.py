@@ -86,7 +86,8 @@ def constraints(p: Any) -> Table:
                      num(c.power_p50_mw, "MW"), env, flag])
     return Table("Binding constraint per year (P50 at the year end; pressure = need / capacity, "
                  "> 1 is short)",
-                 ("year", "binding", "pressure", "power P50", "envelope", "power flag"), rows)
+                 ("year", "binding", "pressure", "power P50 (year end)", "envelope",
+                  "power flag (any month)"), rows)
 
 
 def storage_index(p: Any) -> int:
