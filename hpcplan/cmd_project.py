@@ -1,7 +1,9 @@
 """``hpcplan project``: when the centre meets its capacity targets, with what probability.
 
-Prints the headline table per scenario (each target, P50/P90 dates,
-probability by the deadline, power at the P50 date, top three drivers), the
+Prints the headline table per scenario (each target in its declared reading
+and the other readings under it, P50/P90 dates, probability by the deadline,
+power at the P50 date, top three drivers), the envelope warning and the
+merit-order shedding, the
 binding constraint per year, storage fill, the world-leading check with its
 back-test, calibration changes, the definitions, and every source and
 assumption. Two or more scenarios are compared side by side first.
@@ -93,6 +95,11 @@ def render(p: Any) -> str:
         if t.drivers:
             tbl = pt.drivers(t)
             out += ["", tbl.title, _text(tbl)]
+    if p.warnings:
+        out += ["", "Warnings"] + [f"  {w}" for w in p.warnings]
+    if p.shedding:
+        tbl = pt.shedding(p)
+        out += ["", tbl.title, _text(tbl)]
     tbl = pt.constraints(p)
     out += ["", tbl.title, _text(tbl)]
     if p.storage_fill:
@@ -115,8 +122,6 @@ def render(p: Any) -> str:
     assumed = [s for s in p.sources if s.kind not in ("sourced", "measured")]
     out += ["", "Sources"] + [f"  {s.item}: {s.text}" for s in sourced]
     out += ["", "Assumptions"] + [f"  {s.item}: {s.text}" for s in assumed]
-    if p.warnings:
-        out += ["", "Warnings"] + [f"  {w}" for w in p.warnings]
     return "\n".join(out)
 
 

@@ -43,26 +43,54 @@ def met_at_p50(t: Any) -> bool:
     return t.p50_date is not None and t.p50_date <= t.deadline
 
 
-def driver_text(t: Any) -> str:
+def driver_text(t: Any, top: int = 3) -> str:
     return "; ".join(f"{d.label} ({d.swing_months} mo)" if d.swing_months else
                      f"{d.label} ({num(abs(d.value_high - d.value_low), t.unit)})"
-                     for d in t.drivers) or "-"
+                     for d in t.drivers[:top]) or "-"
+
+
+def reached(r: Any, deadline: str) -> bool:
+    """Whether half the samples of a reading are above the threshold by the deadline."""
+    return r.p50_date is not None and r.p50_date <= deadline
 
 
 def targets(p: Any) -> Table:
+    """Per target, the declared reading (the plan's) and, under it, the other readings."""
     rows = []
     for t in p.targets:
-        rows.append([f"{t.name} (> {t.threshold_text})", t.deadline,
-                     "yes" if met_at_p50(t) else "no", num(t.value_at_deadline_p50, t.unit),
-                     date(t.deterministic_date), date(t.p50_date), date(t.p90_date),
-                     pct(t.probability_by_deadline), num(t.power_at_p50_mw, "MW"),
-                     driver_text(t)])
-    return Table("Targets", ("target", "deadline", "met (P50)", "P50 at deadline", "point run",
-                             "P50 date", "P90 date", "P(by deadline)", "power at P50",
-                             "top drivers (swing)"), rows,
-                 "met (P50): half the samples are above the threshold by the deadline; P(by "
-                 "deadline): the share of Monte Carlo samples that are; power: facility MW at "
-                 "the P50 date.")
+        for r in t.readings:
+            first = (f"{t.name} (> {t.threshold_text})" if r.declared else
+                     f"  other reading: {OTHER_NAME.get(r.metric, r.metric)}")
+            rows.append([first, "+".join(r.scope) or "whole centre", t.deadline,
+                         "yes" if reached(r, t.deadline) else "no",
+                         num(r.value_at_deadline_p50, t.unit), date(r.deterministic_date),
+                         date(r.p50_date), date(r.p90_date), pct(r.probability_by_deadline),
+                         num(t.power_at_p50_mw, "MW") if r.declared else "",
+                         driver_text(t) if r.declared else ""])
+    return Table("Targets", ("target / reading", "counts", "deadline", "met (P50)",
+                             "P50 at deadline", "point run", "P50 date", "P90 date",
+                             "P(by deadline)", "power at P50", "top drivers (swing)"), rows,
+                 "The first row of each target is the reading it is declared with (the plan's "
+                 "reading); the rows under it count it the other ways: sustained instead of "
+                 "peak, or the whole centre instead of the named system. met (P50): half the "
+                 "samples are above the threshold by the deadline; P(by deadline): the share "
+                 "of Monte Carlo samples that are; power: facility MW at the P50 date.")
+
+
+#: short names of the readings, for the terminal's "other reading" rows
+OTHER_NAME = {"mixed_peak_pf": "summed peak, fastest precision per partition",
+              "mxp_pf": "sustained HPL-MxP-equivalent", "fp64_peak_pf": "FP64 peak (Rpeak)",
+              "hpl_pf": "sustained HPL-equivalent (Rmax)", "storage_raw_pb": "raw capacity",
+              "storage_usable_pb": "usable capacity",
+              "storage_effective_pb": "effectively usable capacity"}
+
+
+def shedding(p: Any) -> Table:
+    rows = [[s.deployment, s.system, f"{s.gflops_per_w:,.1f}", s.point_months,
+             pct(s.p_any_month)] for s in p.shedding]
+    return Table("Power shedding in merit order (least mixed-precision GFLOP/s per W first)",
+                 ("deployment", "system", "GFLOP/s per W", "off in the point run",
+                  "off in samples (worst month)"), rows)
 
 
 def drivers(t: Any) -> Table:

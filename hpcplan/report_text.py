@@ -118,13 +118,17 @@ def csv_tables(r: Any) -> dict[str, list[dict[str, Any]]]:
     p = r.projection
     targets = []
     for t in p.targets:
-        targets.append({
-            "key": t.key, "target": t.name, "metric": t.metric, "unit": t.unit,
-            "threshold": t.threshold, "deadline": t.deadline,
-            "met_at_p50": pt.met_at_p50(t), "value_at_deadline_p50": t.value_at_deadline_p50,
-            "point_run_date": t.deterministic_date or "", "p50_date": t.p50_date or "",
-            "p90_date": t.p90_date or "", "probability_by_deadline": t.probability_by_deadline,
-            "power_at_p50_mw": t.power_at_p50_mw})
+        for rd in t.readings:  # the declared reading first, then the others
+            targets.append({
+                "key": t.key, "target": t.name, "reading": "declared" if rd.declared else "other",
+                "metric": rd.metric, "scope": "+".join(rd.scope) or "all", "unit": t.unit,
+                "threshold": t.threshold, "deadline": t.deadline,
+                "met_at_p50": rd.p50_date is not None and rd.p50_date <= t.deadline,
+                "value_at_deadline_p50": rd.value_at_deadline_p50,
+                "point_run_date": rd.deterministic_date or "", "p10_date": rd.p10_date or "",
+                "p50_date": rd.p50_date or "", "p90_date": rd.p90_date or "",
+                "probability_by_deadline": rd.probability_by_deadline,
+                "power_at_p50_mw": t.power_at_p50_mw if rd.declared else None})
     series = []
     metrics = list(p.bands)
     for i, month in enumerate(p.months):

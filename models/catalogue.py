@@ -1,10 +1,21 @@
 """Node catalogue: per-node peaks under the scenario's definitions.
 
-"Mixed-precision PF" is a definition, not a fact, so it is computed here in one
-place: for each device (catalogue entry), its dense FP16/BF16 peak where it has
-one (FP8 and sparse figures only when the definitions include them), otherwise
-its best FP32/FP64 rate. A node sums its own figures and its parts'.
-"FP64 peak" is the best FP64 rate (vector or tensor), as TOP500 Rpeak counts it.
+One rule resolves a node's figures, so nothing is counted twice:
+
+* A figure given on an entry describes the **whole** entry. For every key
+  (each precision's rate, ``power``, ``cost``), a node's own figure replaces
+  the sum of its parts' figures for that key; a key the node does not give is
+  the sum over its parts (``count x`` each part's resolved figure).
+* So a node-level figure can never be an "extra on top": the loader refuses a
+  node whose own power is below its parts' power, or whose own rate for a
+  precision is above its parts' rate for it (``check_node``).
+
+"Mixed-precision PF" is a definition, not a fact, so it is computed here in
+one place, on the resolved node (a partition is counted at its fastest
+precision, as compute-power plans count): the dense FP16/BF16 rate where the
+node has one (FP8 and sparse figures only when the definitions include them),
+otherwise its best FP32/FP64 rate. "FP64 peak" is the best FP64 rate (vector
+or tensor), as TOP500 Rpeak counts it.
 """
 
 from __future__ import annotations
@@ -14,9 +25,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.schema import Definitions, NodeType
+from models.schema import COMPUTE_FIGURES, Definitions, NodeType
 
 BUILTIN_CATALOGUE = Path(__file__).with_name("data") / "catalogue.toml"
+#: keys resolved by the rule above; a cost is summed in the currency of its parts
+RESOLVED_KEYS = (*COMPUTE_FIGURES, "power", "cost")
 
 
 @dataclass(frozen=True)
@@ -27,10 +40,16 @@ class NodeFigures:
     fp64_tf: float  # best FP64 rate (vector or tensor)
     fp32_tf: float
     mixed_tf: float  # per the definitions
-    mixed_basis: str  # the precision(s) the mixed figure counts, e.g. "bf16" or "bf16+fp32"
+    mixed_basis: str  # the precision the mixed figure counts, e.g. "bf16" or "fp32"
     power_w: float
-    cost: float | None  # None when any part lacks a cost
+    cost: float | None  # None when neither the node nor every part has a cost
     currency: str
+    rates: Mapping[str, float] | None = None  # every resolved compute figure, TF
+
+    @property
+    def gflops_per_w(self) -> float:
+        """Mixed-precision peak per watt: the merit order of power shedding."""
+        return self.mixed_tf * 1e3 / self.power_w if self.power_w > 0 else float("inf")
 
 
 def low_precision_keys(defs: Definitions) -> tuple[str, ...]:
@@ -42,50 +61,104 @@ def low_precision_keys(defs: Definitions) -> tuple[str, ...]:
     return tuple(keys)
 
 
-def _own(entry: NodeType, defs: Definitions) -> NodeFigures:
-    f = {k: fig.value for k, fig in entry.figures.items()}
-    fp64 = max(f.get("fp64", 0.0), f.get("fp64_tensor", 0.0))
-    low = {k: f[k] for k in low_precision_keys(defs) if k in f}
+def totals(catalogue: Mapping[str, NodeType], name: str,
+           memo: dict[str, dict[str, float | None]] | None = None) -> dict[str, float | None]:
+    """Resolved figure per key (``None``: unknown cost). Memoised, so shared parts cost once."""
+    memo = {} if memo is None else memo
+    stack = [name]
+    while stack:  # iterative post-order: a deep parts chain cannot hit the recursion limit
+        top = stack[-1]
+        if top in memo:
+            stack.pop()
+            continue
+        pending = [p for p in catalogue[top].parts if p not in memo]
+        if pending:
+            stack.extend(pending)
+            continue
+        stack.pop()
+        memo[top] = _combine(catalogue[top], memo)
+    return memo[name]
+
+
+def _combine(entry: NodeType, memo: Mapping[str, dict[str, float | None]]) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
+    for key in RESOLVED_KEYS:
+        if key in entry.figures:
+            out[key] = entry.figures[key].value
+        elif entry.parts and any(key in memo[p] for p in entry.parts):
+            if key == "cost" and any(memo[p].get("cost") is None for p in entry.parts):
+                out[key] = None  # a part without a price: the node's price is unknown
+                continue
+            out[key] = sum(n * (memo[p].get(key) or 0.0) for p, n in entry.parts.items())
+    return out
+
+
+def parts_total(catalogue: Mapping[str, NodeType], name: str, key: str,
+                memo: dict[str, dict[str, float | None]] | None = None) -> float | None:
+    """The sum of a node's parts' resolved figure for ``key`` (``None``: no part gives it)."""
+    entry = catalogue[name]
+    memo = {} if memo is None else memo
+    subs = [totals(catalogue, p, memo) for p in entry.parts]
+    if not any(key in s for s in subs):
+        return None
+    return sum(n * (s.get(key) or 0.0) for s, n in zip(subs, entry.parts.values(), strict=True))
+
+
+def check_node(catalogue: Mapping[str, NodeType], name: str,
+               memo: dict[str, dict[str, float | None]] | None = None) -> tuple[str, str] | None:
+    """(key, problem) when a node-level figure breaks the whole-node rule, else None."""
+    entry = catalogue[name]
+    if not entry.parts:
+        return None
+    for key, fig in entry.figures.items():
+        if key not in ("power", *COMPUTE_FIGURES):
+            continue
+        below = parts_total(catalogue, name, key, memo)
+        if below is None:
+            continue
+        if key == "power" and fig.value < below * (1 - 1e-9):
+            return key, (f"{fig.text} is less than its parts draw ({below:g} W): a node-level "
+                         "figure is the whole node's, parts included (models/catalogue.py)")
+        if key != "power" and fig.value > below * (1 + 1e-9):
+            return key, (f"{fig.text} is more than its parts can deliver ({below / 1e3:g} PF = "
+                         f"{below:g} TF): a node-level rate is the whole node's and replaces "
+                         "its parts' rate, never adds to it (models/catalogue.py)")
+    return None
+
+
+def resolve(catalogue: Mapping[str, NodeType], name: str, defs: Definitions,
+            memo: dict[str, dict[str, float | None]] | None = None) -> NodeFigures:
+    """Figures of one node under the whole-node rule (parts were checked acyclic)."""
+    f = totals(catalogue, name, memo)
+    rates = {k: float(v) for k, v in f.items() if k in COMPUTE_FIGURES and v is not None}
+    fp64 = max(rates.get("fp64", 0.0), rates.get("fp64_tensor", 0.0))
+    low = {k: rates[k] for k in low_precision_keys(defs) if rates.get(k, 0.0) > 0}
     if low:
         basis = max(low, key=lambda k: low[k])
         mixed = low[basis]
     else:
-        wide = {k: f[k] for k in ("fp32", "fp64", "fp64_tensor") if k in f}
+        wide = {k: rates[k] for k in ("fp32", "fp64", "fp64_tensor") if rates.get(k, 0.0) > 0}
         basis = max(wide, key=lambda k: wide[k]) if wide else ""
         mixed = wide[basis] if wide else 0.0
     basis = basis.replace("fp64_tensor", "fp64")
-    cost = entry.figures.get("cost")
-    return NodeFigures(entry.name, fp64, f.get("fp32", 0.0), mixed, basis, f.get("power", 0.0),
-                       cost.value if cost else None, cost.unit if cost else "")
+    cost = f.get("cost") if "cost" in f else None
+    return NodeFigures(name, fp64, rates.get("fp32", 0.0), mixed, basis,
+                       float(f.get("power") or 0.0), cost, _currency(catalogue, name), rates)
 
 
-def resolve(catalogue: Mapping[str, NodeType], name: str, defs: Definitions) -> NodeFigures:
-    """Figures of one node: its own plus ``count x`` each part's (parts were checked acyclic)."""
-    entry = catalogue[name]
-    own = _own(entry, defs)
-    if not entry.parts:
-        return own
-    fp64, fp32, mixed, power = own.fp64_tf, own.fp32_tf, own.mixed_tf, own.power_w
-    bases = [own.mixed_basis] if own.mixed_tf > 0 else []
-    cost = own.cost if "cost" in entry.figures else 0.0
-    currency = own.currency
-    for part, count in entry.parts.items():
-        sub = resolve(catalogue, part, defs)
-        fp64 += count * sub.fp64_tf
-        fp32 += count * sub.fp32_tf
-        mixed += count * sub.mixed_tf
-        power += count * sub.power_w
-        if sub.mixed_tf > 0:
-            bases.extend(sub.mixed_basis.split("+"))
-        if "cost" in entry.figures:
-            continue  # a node-level cost is the whole node's price
-        if cost is None or sub.cost is None:
-            cost = None
-        else:
-            cost += count * sub.cost
-            currency = currency or sub.currency
-    basis = "+".join(dict.fromkeys(b for b in bases if b))
-    return NodeFigures(name, fp64, fp32, mixed, basis, power, cost, currency)
+def _currency(catalogue: Mapping[str, NodeType], name: str) -> str:
+    seen: set[str] = set()
+    stack = [name]
+    while stack:
+        n = stack.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        cost = catalogue[n].figures.get("cost")
+        if cost is not None:
+            return cost.unit
+        stack.extend(catalogue[n].parts)
+    return ""
 
 
 def load_builtin() -> dict[str, NodeType]:

@@ -30,6 +30,9 @@ class Fixed:
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return np.full(n, self.value)
 
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return np.full(np.shape(u), self.value)
+
     @property
     def spread(self) -> float:
         return 0.0
@@ -53,7 +56,10 @@ class Uniform:
         return self.low + q * (self.high - self.low)
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        return self.low + rng.random(n) * (self.high - self.low)
+        return self.ppf(rng.random(n))
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return self.low + np.asarray(u) * (self.high - self.low)
 
     @property
     def spread(self) -> float:
@@ -90,6 +96,9 @@ class Triangular:
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return self._inverse(rng.random(n))
 
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return self._inverse(np.asarray(u, dtype=float))
+
     @property
     def spread(self) -> float:
         return self.high - self.low
@@ -121,6 +130,10 @@ class Normal:
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return np.clip(self.mean + self.sd * rng.standard_normal(n), self.low, self.high)
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        z = normal_ppf(np.asarray(u, dtype=float))
+        return np.clip(self.mean + self.sd * z, self.low, self.high)
 
     @property
     def spread(self) -> float:
@@ -154,7 +167,10 @@ class Bernoulli:
         return 0.0 if q < 1 - self.p else 1.0
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        return (rng.random(n) < self.p).astype(float)
+        return self.ppf(rng.random(n))
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return (np.asarray(u) < self.p).astype(float)
 
     @property
     def spread(self) -> float:
@@ -168,6 +184,19 @@ class Bernoulli:
 
 
 Distribution = Fixed | Uniform | Triangular | Normal | Bernoulli
+
+_STD = NormalDist()
+_cdf = np.vectorize(_STD.cdf, otypes=[float])
+_inv = np.vectorize(lambda p: _STD.inv_cdf(min(max(p, 1e-12), 1 - 1e-12)), otypes=[float])
+
+
+def normal_cdf(z: np.ndarray) -> np.ndarray:
+    """Standard normal CDF (the Gaussian copula of correlated slips)."""
+    return _cdf(z)
+
+
+def normal_ppf(u: np.ndarray) -> np.ndarray:
+    return _inv(u)
 
 #: the parameters each kind takes in a scenario table ``{ dist = "...", ... }``
 KINDS: dict[str, tuple[str, ...]] = {

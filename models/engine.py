@@ -31,8 +31,6 @@ QUANTILES = (0.10, 0.50, 0.90)
 #: metrics with P10/P50/P90 bands (demand's band is derived exactly from the growth order stats)
 BAND_METRICS = ("fp64_peak_pf", "mixed_peak_pf", "hpl_pf", "mxp_pf", "power_mw",
                 "storage_raw_pb", "storage_usable_pb", "storage_effective_pb")
-COMPUTE = ("fp64_peak_pf", "mixed_peak_pf", "hpl_pf", "mxp_pf", "it_power_mw", "flagship_rmax_pf")
-STORAGE = ("storage_raw_pb", "storage_usable_pb", "storage_effective_pb")
 #: metrics that vary between rows only by timing: few distinct values per month
 FEW_VALUES = ("fp64_peak_pf", "mixed_peak_pf", "storage_raw_pb", "storage_usable_pb",
               "storage_effective_pb")
@@ -48,23 +46,37 @@ def order_index(q: float, n: int) -> int:
 
 def order_stats_1d(a: np.ndarray, qs: tuple[float, ...] = QUANTILES, *,
                    few_values: bool = False) -> np.ndarray:
-    """Order statistics of one vector (one value per row); ``a`` is reordered in place.
+    """Order statistics of one vector (one value per row); ``a`` may be reordered in place.
 
     ``few_values``: the vector holds few distinct values (peaks that vary only
-    by timing), where NumPy's SIMD sort beats partitioning; otherwise three
-    single-kth partitions (the fast path) beat a sort.
+    by timing), where NumPy's SIMD sort wins. Otherwise each statistic is
+    bracketed from a strided sample and only the elements inside the bracket
+    are partitioned (Floyd-Rivest selection); a bracket that misses falls back
+    to a full partition, so the result is always the exact order statistic.
     """
     n = a.size
     ks = [order_index(q, n) for q in qs]
-    if few_values or n < 512 or len(ks) != 3 or not ks[0] < ks[1] < ks[2]:
+    if few_values or n < 4096:
         a.sort()
         return a[ks]
-    k10, k50, k90 = ks
-    a.partition(k50)
-    left, right = a[:k50], a[k50 + 1:]
-    left.partition(k10)
-    right.partition(k90 - k50 - 1)
-    return np.array([left[k10], a[k50], right[k90 - k50 - 1]])
+    s = np.sort(a[::max(n // _SAMPLE, 1)])
+    m = s.size
+    out = np.empty(len(ks))
+    for i, k in enumerate(ks):
+        j = k * m // n
+        lo = s[j - _MARGIN] if j - _MARGIN > 0 else -np.inf
+        hi = s[j + _MARGIN] if j + _MARGIN < m else np.inf
+        below = int(np.count_nonzero(a < lo))
+        inside = a[(a >= lo) & (a <= hi)]
+        if below <= k < below + inside.size:
+            out[i] = np.partition(inside, k - below)[k - below]
+        else:
+            out[i] = np.partition(a, k)[k]
+    return out
+
+
+#: sample size and rank margin of the bracket (about 4 standard deviations of a sample rank)
+_SAMPLE, _MARGIN = 2048, 96
 
 
 def order_stats(a: np.ndarray, qs: tuple[float, ...] = QUANTILES, *,
@@ -78,14 +90,17 @@ class Compiled:
     """Per-deployment arrays, relative to the scenario start (month 0)."""
 
     months: int
-    # compute deployments
-    c_fp64: np.ndarray
-    c_mixed: np.ndarray
-    c_power: np.ndarray
+    # compute deployments: per-node figures, counts (point, or an input column)
+    c_count: np.ndarray
+    c_count_col: np.ndarray  # input column of an uncertain size, or -1
+    c_fp64_node: np.ndarray  # PF per node
+    c_mixed_node: np.ndarray
+    c_power_node: np.ndarray  # MW per node (IT)
     c_flag: np.ndarray  # 1.0 for deployments of the flagship system
     c_hpl_col: np.ndarray
     c_mxp_col: np.ndarray
     c_win: Windows
+    c_merit: np.ndarray  # shedding order: ascending mixed-precision GFLOP/s per W
     # storage deployments
     s_raw: np.ndarray
     s_usable: np.ndarray
@@ -93,7 +108,7 @@ class Compiled:
     s_power: np.ndarray
     s_win: Windows
     envelope_mw: np.ndarray  # per month; inf where no limit
-    cap: bool
+    policy: str  # flag | shed | prorata
     avail_col: int
     pue_col: int
     growth_col: int
@@ -101,7 +116,31 @@ class Compiled:
     demand_at: int
     flagship: str
     start_moy: int  # month of year of the first month (0 = January)
-    targets: list[tuple[str, float]] = field(default_factory=list)  # (metric, threshold)
+    #: scope name -> (compute mask, storage mask); the targets' scopes other than the centre
+    scopes: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    targets: list[tuple[str, float]] = field(default_factory=list)  # (metric key, threshold)
+
+    @property
+    def c_fp64(self) -> np.ndarray:
+        """PF per deployment at its point size."""
+        return self.c_count * self.c_fp64_node
+
+    @property
+    def c_mixed(self) -> np.ndarray:
+        return self.c_count * self.c_mixed_node
+
+    @property
+    def c_power(self) -> np.ndarray:
+        return self.c_count * self.c_power_node
+
+    def counts(self, x: np.ndarray) -> np.ndarray:
+        """Nodes per row and deployment: (rows, deployments) when a size is uncertain."""
+        sized = self.c_count_col >= 0
+        if not sized.any():
+            return self.c_count
+        out = np.broadcast_to(self.c_count, (x.shape[0], self.c_count.size)).copy()
+        out[:, sized] = x[:, self.c_count_col[sized]]
+        return out
 
 
 @dataclass
@@ -163,32 +202,46 @@ def flagship_system(scenario: Scenario) -> str:
 
 
 def compile_scenario(scenario: Scenario, space: InputSpace) -> Compiled:
+    from models.readings import readings
+
     sc = scenario
     cols = {inp.key: j for j, inp in enumerate(space.inputs)}
     deps = list(sc.deployments)
-    figs = [resolve(sc.catalogue, d.node_type, sc.definitions) for d in deps]
+    memo: dict = {}
+    figs = [resolve(sc.catalogue, d.node_type, sc.definitions, memo) for d in deps]
     flagship = flagship_system(sc)
     months = sc.months
     env = np.full(months, np.inf)
     for frm, mw in sc.facility.envelope_mw:
         env[max(frm - sc.start, 0):] = mw
     stor = list(sc.storage)
-    comp = Compiled(
+    merit = np.array([f.gflops_per_w for f in figs])
+    all_readings = [r for t in sc.targets for r in readings(t)]
+    scopes = {}
+    for r in all_readings:
+        if r.scope:
+            name = "+".join(r.scope)
+            scopes[name] = (np.array([1.0 if d.system in r.scope else 0.0 for d in deps]),
+                            np.array([1.0 if s.system in r.scope else 0.0 for s in stor]))
+    return Compiled(
         months=months,
-        c_fp64=np.array([d.count * f.fp64_tf / 1e3 for d, f in zip(deps, figs, strict=True)]),
-        c_mixed=np.array([d.count * f.mixed_tf / 1e3 for d, f in zip(deps, figs, strict=True)]),
-        c_power=np.array([d.count * f.power_w / 1e6 for d, f in zip(deps, figs, strict=True)]),
+        c_count=np.array([float(d.count) for d in deps]),
+        c_count_col=np.array([cols.get(f"{d.key}.count", -1) for d in deps], dtype=np.int64),
+        c_fp64_node=np.array([f.fp64_tf / 1e3 for f in figs]),
+        c_mixed_node=np.array([f.mixed_tf / 1e3 for f in figs]),
+        c_power_node=np.array([f.power_w / 1e6 for f in figs]),
         c_flag=np.array([1.0 if d.system == flagship else 0.0 for d in deps]),
         c_hpl_col=np.array([cols[f"efficiency.{d.node_type}.hpl"] for d in deps], dtype=np.int64),
         c_mxp_col=np.array([cols[f"efficiency.{d.node_type}.mxp"] for d in deps], dtype=np.int64),
         c_win=_windows(deps, sc.start, cols),
+        c_merit=np.argsort(merit, kind="stable"),
         s_raw=np.array([s.raw_pb for s in stor]),
         s_usable=np.array([s.raw_pb * s.usable_fraction for s in stor]),
         s_eff=np.array([s.raw_pb * s.effective_fraction for s in stor]),
         s_power=np.array([s.power_w / 1e6 for s in stor]),
         s_win=_windows(stor, sc.start, cols),
         envelope_mw=env,
-        cap=sc.facility.power_policy == "cap",
+        policy=sc.facility.power_policy,
         avail_col=cols["uncertainty.availability"],
         pue_col=cols["facility.pue"],
         growth_col=cols.get("storage.demand.growth_per_year", -1),
@@ -196,9 +249,9 @@ def compile_scenario(scenario: Scenario, space: InputSpace) -> Compiled:
         demand_at=(sc.demand.at - sc.start) if sc.demand else 0,
         flagship=flagship,
         start_moy=sc.start % 12,
-        targets=[(t.metric, t.threshold) for t in sc.targets],
+        scopes=scopes,
+        targets=[(r.key, t.threshold) for t in sc.targets for r in readings(t)],
     )
-    return comp
 
 
 @dataclass
@@ -207,12 +260,16 @@ class Result:
 
     rows: int
     bands: dict[str, np.ndarray]  # metric -> (3, months): P10, P50, P90
-    met_month: np.ndarray  # (targets, rows): first month index the target is exceeded, or NEVER
+    met_month: np.ndarray  # (readings, rows): first month index the reading is exceeded, or NEVER
     fill_month: np.ndarray  # (rows,): first month demand exceeds effective storage, or NEVER
-    p_over_envelope: np.ndarray  # (months,): share of rows whose facility power is over
+    p_over_envelope: np.ndarray  # (months,): share of rows whose installed load is over
     flagship_year_end: np.ndarray  # (year ends, rows): flagship Rmax-equivalent PF
     year_end_index: np.ndarray  # month indices of the year ends
     paths: dict[str, np.ndarray] | None = None  # metric -> (rows, months), when asked for
+    p_shed: np.ndarray | None = None  # (deployments, months): share of rows with it switched off
+    #: (readings, rows): last month index above the threshold after first reaching it
+    #: (the month before it falls back for good), or NEVER when held to the horizon end
+    last_month: np.ndarray | None = None
 
 
 class _Events:
@@ -225,11 +282,11 @@ class _Events:
         self.order = np.argsort(key, kind="stable")  # a radix sort for 16-bit keys
         self.bounds = np.searchsorted(key[self.order], np.arange(months + 1))
 
-    def apply(self, m: int, weights: list[np.ndarray], states: list[np.ndarray]) -> None:
-        """Add month m's events to the running per-row states, one state per weight."""
+    def apply(self, m: int, weights: list[np.ndarray], states: list[np.ndarray]) -> np.ndarray:
+        """Add month m's events to the running per-row states; the rows touched."""
         lo, hi = self.bounds[m], self.bounds[m + 1]
         if lo == hi:
-            return
+            return _NO_ROWS
         e = self.order[lo:hi]
         is_end = e >= self.size
         flat = np.where(is_end, e - self.size, e)
@@ -243,6 +300,84 @@ class _Events:
             # a retirement cancels its addition only to rounding: snap such residues to zero
             if ended.size:
                 state[ended[np.abs(state[ended]) < 1e-9]] = 0.0
+        return row
+
+
+_NO_ROWS = np.zeros(0, dtype=np.int64)
+#: compute metrics (centre-wide names); a scope adds "name@scope" for the first four
+C_METRICS = ("fp64_peak_pf", "mixed_peak_pf", "hpl_pf", "mxp_pf", "flagship_rmax_pf")
+S_METRICS = ("storage_raw_pb", "storage_usable_pb", "storage_effective_pb")
+
+
+def _weights(comp: Compiled, x: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-deployment contribution of each metric: (deployments,) or (rows, deployments)."""
+    rows = x.shape[0]
+    avail = x[:, comp.avail_col]
+    counts = comp.counts(x)
+    fp64, mixed = counts * comp.c_fp64_node, counts * comp.c_mixed_node
+    hpl_eff = x[:, comp.c_hpl_col] if comp.c_hpl_col.size else np.zeros((rows, 0))
+    mxp_eff = x[:, comp.c_mxp_col] if comp.c_mxp_col.size else np.zeros((rows, 0))
+    w = {
+        "fp64_peak_pf": fp64,
+        "mixed_peak_pf": mixed,
+        "hpl_pf": np.ascontiguousarray(fp64 * hpl_eff * avail[:, None]),
+        "mxp_pf": np.ascontiguousarray(mixed * mxp_eff * avail[:, None]),
+        "flagship_rmax_pf": np.ascontiguousarray(fp64 * comp.c_flag * hpl_eff),
+        "it_power_mw": counts * comp.c_power_node,
+    }
+    wanted = {key for key, _ in comp.targets}
+    for scope, (mask, _) in comp.scopes.items():
+        for name in C_METRICS[:4]:
+            if f"{name}@{scope}" in wanted:  # only the scoped metrics a reading counts
+                w[f"{name}@{scope}"] = np.ascontiguousarray(w[name] * mask)
+    return w
+
+
+class _Shedder:
+    """Merit-order power shedding: whole deployments off, least GFLOP/s per W first.
+
+    A deployment is off in a month when it is in service and the facility load
+    left after switching off every in-service deployment before it in the merit
+    order is still above the envelope. Only rows whose load or envelope changed
+    are recomputed; the losses per metric are kept per row.
+    """
+
+    def __init__(self, comp: Compiled, start: np.ndarray, end: np.ndarray,
+                 weights: dict[str, np.ndarray], names: list[str], rows: int) -> None:
+        self.comp, self.start, self.end, self.names = comp, start, end, names
+        self.weights = weights
+        self.loss = {n: np.zeros(rows) for n in names}
+        self.off = np.zeros((rows, start.shape[1]), dtype=bool)
+        self.any_off = np.zeros(rows, dtype=bool)
+        self.count = np.zeros(start.shape[1], dtype=np.int64)
+
+    def update(self, m: int, rows: np.ndarray | None, load: np.ndarray, pue: np.ndarray,
+               env: float) -> None:
+        """Recompute the rows whose load changed (``None``: every row, the envelope moved)."""
+        pick = (load > env) | self.any_off
+        if rows is not None:
+            touched = np.zeros(load.size, dtype=bool)
+            touched[rows] = True
+            pick &= touched
+        d = np.flatnonzero(pick)
+        if d.size == 0:
+            return
+        order = self.comp.c_merit
+        live = (self.start[d] <= m) & (m < self.end[d])
+        wp = self.weights["it_power_mw"]
+        dep_mw = (wp[d] if wp.ndim == 2 else wp) * pue[d, None]
+        pw = np.where(live, dep_mw, 0.0)[:, order]
+        before = np.cumsum(pw, axis=1) - pw
+        off_o = (pw > 0) & (load[d, None] - before > env)
+        off = np.empty_like(off_o)
+        off[:, order] = off_o
+        self.count += off.sum(axis=0) - self.off[d].sum(axis=0)
+        self.off[d] = off
+        self.any_off[d] = off.any(axis=1)
+        offf = off.astype(float)
+        for n in self.names:
+            w = self.weights[n]
+            self.loss[n][d] = (np.einsum("ij,ij->i", offf, w[d]) if w.ndim == 2 else offf @ w)
 
 
 def evaluate(comp: Compiled, x: np.ndarray, *, keep_paths: bool = False) -> Result:
@@ -254,29 +389,29 @@ def evaluate(comp: Compiled, x: np.ndarray, *, keep_paths: bool = False) -> Resu
     cache: the work is linear in rows x months and memory is a few row vectors.
     """
     rows, months = x.shape[0], comp.months
-    avail, pue = x[:, comp.avail_col], x[:, comp.pue_col]
-
+    pue = x[:, comp.pue_col]
     c_start, c_end = comp.c_win.resolve(x, months)
-    hpl_eff = x[:, comp.c_hpl_col] if comp.c_hpl_col.size else np.zeros((rows, 0))
-    mxp_eff = x[:, comp.c_mxp_col] if comp.c_mxp_col.size else np.zeros((rows, 0))
-    state = {name: np.zeros(rows) for name in (*COMPUTE, *STORAGE)}
-    c_names = ["fp64_peak_pf", "mixed_peak_pf", "hpl_pf", "mxp_pf", "it_power_mw",
-               "flagship_rmax_pf"]
-    c_weights = [
-        comp.c_fp64,
-        comp.c_mixed,
-        np.ascontiguousarray(comp.c_fp64 * hpl_eff * avail[:, None]),
-        np.ascontiguousarray(comp.c_mixed * mxp_eff * avail[:, None]),
-        comp.c_power,
-        np.ascontiguousarray(comp.c_fp64 * comp.c_flag * hpl_eff),
-    ]
+    weights = _weights(comp, x)
+    c_names = [n for n in weights if n != "it_power_mw"]
+    state = {name: np.zeros(rows) for name in (*weights, *S_METRICS)}
     c_events = _Events(c_start, c_end, months)
     s_events = None
+    s_names = [*S_METRICS, "it_power_mw"]
+    s_weights = [comp.s_raw, comp.s_usable, comp.s_eff, comp.s_power]
+    wanted = {key for key, _ in comp.targets}
+    for scope, (_, mask) in comp.scopes.items():
+        for name, w in zip(S_METRICS, (comp.s_raw, comp.s_usable, comp.s_eff), strict=True):
+            if f"{name}@{scope}" not in wanted:
+                continue
+            s_names.append(f"{name}@{scope}")
+            s_weights.append(w * mask)
+            state[f"{name}@{scope}"] = np.zeros(rows)
     if comp.s_raw.size:
         s_start, s_end = comp.s_win.resolve(x, months)
         s_events = _Events(s_start, s_end, months)
-        s_weights = [comp.s_raw, comp.s_usable, comp.s_eff, comp.s_power]
-        s_names = ["storage_raw_pb", "storage_usable_pb", "storage_effective_pb", "it_power_mw"]
+    shedder = (_Shedder(comp, c_start, c_end, weights, c_names, rows)
+               if comp.policy == "shed" and c_names else None)
+    p_shed = np.zeros((comp.c_count.size, months))
 
     demand = None
     if comp.growth_col >= 0:
@@ -284,33 +419,50 @@ def evaluate(comp: Compiled, x: np.ndarray, *, keep_paths: bool = False) -> Resu
         demand = comp.demand_pb * np.exp((-comp.demand_at / 12.0) * log_growth)
         monthly = np.exp(log_growth / 12.0)
 
-    bands = {m: np.empty((len(QUANTILES), months)) for m in BAND_METRICS}
+    band_names = [*BAND_METRICS, *(n for n in state if "@" in n)]
+    bands = {m: np.empty((len(QUANTILES), months)) for m in band_names}
     met = np.full((len(comp.targets), rows), NEVER, dtype=np.int32)
+    last = np.full((len(comp.targets), rows), NEVER, dtype=np.int32)
+    below = np.zeros((len(comp.targets), rows), dtype=bool)
     fill = np.full(rows, NEVER, dtype=np.int32)
     p_over = np.empty(months)
     year_end = np.array([m for m in range(months) if (comp.start_moy + m) % 12 == 11],
                         dtype=np.int64)
     flag_ye = np.empty((year_end.size, rows))
-    paths = {m: np.empty((rows, months)) for m in PATH_METRICS} if keep_paths else None
+    path_names = [*PATH_METRICS, *(n for n in state if "@" in n)]
+    paths = {m: np.empty((rows, months)) for m in path_names} if keep_paths else None
     zeros = np.zeros(rows)
     ye = 0
+    sized = bool((comp.c_count_col >= 0).any())  # uncertain sizes: peaks take many values
+    few = {n for n in FEW_VALUES if not (sized and n in C_METRICS)}
 
     for m in range(months):
-        c_events.apply(m, c_weights, [state[n] for n in c_names])
+        touched = c_events.apply(m, [weights[n] for n in c_names] + [weights["it_power_mw"]],
+                                 [state[n] for n in c_names] + [state["it_power_mw"]])
         if s_events is not None:
-            s_events.apply(m, s_weights, [state[n] for n in s_names])
+            s_touched = s_events.apply(m, s_weights, [state[n] for n in s_names])
+            touched = np.concatenate([touched, s_touched]) if s_touched.size else touched
         power = state["it_power_mw"] * pue
-        over = power > comp.envelope_mw[m]
+        env = comp.envelope_mw[m]
+        over = power > env
         n_over = int(np.count_nonzero(over))
         p_over[m] = n_over / rows
-        value = {"power_mw": power, "storage_raw_pb": state["storage_raw_pb"],
-                 "storage_usable_pb": state["storage_usable_pb"],
-                 "storage_effective_pb": state["storage_effective_pb"]}
-        capped = comp.cap and n_over > 0
-        if capped:  # envelope / power where over (the envelope is finite there), else 1
-            factor = comp.envelope_mw[m] / np.maximum(power, comp.envelope_mw[m])
-        for name in ("fp64_peak_pf", "mixed_peak_pf", "hpl_pf", "mxp_pf", "flagship_rmax_pf"):
-            value[name] = state[name] * factor if capped else state[name]
+        value = {n: state[n] for n in state if n != "it_power_mw"}
+        value["power_mw"] = power
+        fresh = {"power_mw"}
+        if shedder is not None:
+            changed = m == 0 or env != comp.envelope_mw[m - 1]
+            shedder.update(m, None if changed else touched, power, pue, env)
+            p_shed[:, m] = shedder.count / rows
+            if shedder.any_off.any():
+                for n in c_names:
+                    value[n] = state[n] - shedder.loss[n]
+                    fresh.add(n)
+        elif comp.policy == "prorata" and n_over > 0:
+            factor = env / np.maximum(power, env)  # envelope / power where over, else 1
+            for n in c_names:
+                value[n] = state[n] * factor
+                fresh.add(n)
         if demand is not None:
             if m:
                 demand *= monthly
@@ -319,22 +471,26 @@ def evaluate(comp: Compiled, x: np.ndarray, *, keep_paths: bool = False) -> Resu
         else:
             value["storage_demand_pb"] = zeros
         for i, (name, threshold) in enumerate(comp.targets):
-            _first(value[name] > threshold, m, met[i])
+            above = value[name] > threshold
+            _first(above, m, met[i])
+            # the last month above: a row that drops back records it; reaching again clears it
+            reached = met[i] != NEVER
+            fell = reached & ~above & ~below[i]
+            last[i][fell] = m - 1
+            back = above & below[i]
+            last[i][back] = NEVER
+            below[i] = reached & ~above
         if ye < year_end.size and year_end[ye] == m:
             flag_ye[ye] = value["flagship_rmax_pf"]
             ye += 1
         if paths is not None:
-            for name in PATH_METRICS:
+            for name in path_names:
                 paths[name][:, m] = value[name]
-        for name in BAND_METRICS:  # last: order statistics reorder the vector in place
-            fresh = name == "power_mw" or (capped and name in CAPPED)
-            work = value[name] if fresh else value[name].copy()
-            bands[name][:, m] = order_stats_1d(work, few_values=name in FEW_VALUES)
-    return Result(rows, bands, met, fill, p_over, flag_ye, year_end, paths)
-
-
-#: metrics that ``evaluate`` rebuilds (not a view of the running state) when power is capped
-CAPPED = ("fp64_peak_pf", "mixed_peak_pf", "hpl_pf", "mxp_pf")
+        for name in band_names:  # last: order statistics reorder the vector in place
+            work = value[name] if name in fresh else value[name].copy()
+            bands[name][:, m] = order_stats_1d(work, few_values=name.split("@")[0] in few)
+    return Result(rows, bands, met, fill, p_over, flag_ye, year_end, paths,
+                  p_shed if shedder is not None else None, last)
 
 
 def _first(hit: np.ndarray, m: int, first: np.ndarray) -> None:

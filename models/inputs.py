@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.distributions import Bernoulli, Distribution
+from models.distributions import Bernoulli, Distribution, normal_cdf
 from models.schema import Provenance, Scenario
 
 
@@ -29,6 +29,9 @@ class Input:
 @dataclass(frozen=True)
 class InputSpace:
     inputs: tuple[Input, ...]
+    #: columns drawn together (planned deliveries' slips) and the correlation of their scores
+    correlated: tuple[int, ...] = ()
+    correlation: float = 0.0
 
     def col(self, key: str) -> int:
         for i, inp in enumerate(self.inputs):
@@ -43,9 +46,18 @@ class InputSpace:
         return np.array([[inp.dist.point() for inp in self.inputs]], dtype=float).reshape(1, -1)
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """Independent draws, except the correlated slips: a Gaussian copula with one common
+        programme factor, so each slip keeps its own distribution and any two have normal
+        scores correlated by ``correlation``."""
         out = np.empty((n, len(self.inputs)))
         for j, inp in enumerate(self.inputs):
             out[:, j] = inp.dist.sample(rng, n)
+        if self.correlation > 0 and len(self.correlated) > 1:
+            common = rng.standard_normal(n)
+            a, b = np.sqrt(self.correlation), np.sqrt(1.0 - self.correlation)
+            for j in self.correlated:
+                u = normal_cdf(a * common + b * rng.standard_normal(n))
+                out[:, j] = self.inputs[j].dist.ppf(u)
         return out
 
     def uncertain(self) -> list[int]:
@@ -74,7 +86,13 @@ def build(scenario: Scenario) -> InputSpace:
                for d in sc.deployments if d.planned]
     planned += [(s.key, s.name, s.slip_years, s.probability, s.provenance)
                 for s in sc.storage if s.planned]
+    for dep in sc.deployments:
+        if dep.count_dist is not None:
+            out.append(Input(f"{dep.key}.count", f"size of {dep.name} (nodes)", dep.count_dist,
+                             "nodes", dep.provenance))
+    slips: list[int] = []
     for key, name, slip, prob, prov in planned:
+        slips.append(len(out))
         if slip is None:
             out.append(Input(f"{key}.slip_years", f"delivery slip of {name} (default)",
                              sc.uncertainty.delivery_slip_years, "years",
@@ -85,4 +103,4 @@ def build(scenario: Scenario) -> InputSpace:
         if prob < 1.0:
             out.append(Input(f"{key}.probability", f"{name} goes ahead", Bernoulli(prob),
                              "probability", prov))
-    return InputSpace(tuple(out))
+    return InputSpace(tuple(out), tuple(slips), sc.uncertainty.slip_correlation)

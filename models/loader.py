@@ -10,7 +10,9 @@ before using it.
 from __future__ import annotations
 
 import math
+import os
 import re
+import stat
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -32,6 +34,7 @@ from models.schema import (
     COMPUTE_FIGURES,
     MEASURED_UNITS,
     METRICS,
+    POWER_POLICIES,
     Definitions,
     Demand,
     Deployment,
@@ -138,6 +141,13 @@ class Reader:
         if v > 10**9:
             self.fail(_join(key, k), f"{v} is more than 10^9")
         return v
+
+    def size(self, tbl: Mapping[str, Any], key: str, k: str) -> tuple[float, Distribution | None]:
+        """A node count: a whole number, or a distribution of counts (an uncertain size)."""
+        if isinstance(tbl.get(k), dict):
+            d = self.dist(tbl, key, k, default=None, low=0.0, high=1e9, what="node count")
+            return d.point(), (d if d.spread > 0 else None)
+        return float(self.count(tbl, key, k)), None
 
     def fraction(self, tbl: Mapping[str, Any], key: str, k: str, default: float | None = None,
                  what: str = "a fraction") -> float:
@@ -280,19 +290,44 @@ def _figure(r: Reader, tbl: Mapping[str, Any], path: str, fkey: str, dim: str,
 
 
 def _check_catalogue(r: Reader, catalogue: Mapping[str, NodeType]) -> None:
+    from models.catalogue import check_node
+
     for name, entry in catalogue.items():
         for part in entry.parts:
             if part not in catalogue:
                 r.fail(f"catalogue.{name}.parts.{part}",
                        f"is not in the catalogue; {did_you_mean(part, catalogue)}")
-        _acyclic(r, catalogue, name, [])
+    _acyclic(r, catalogue)
+    memo: dict[str, dict[str, float | None]] = {}
+    for name in catalogue:
+        problem = check_node(catalogue, name, memo)
+        if problem:
+            r.fail(f"catalogue.{name}.{problem[0]}", problem[1])
 
 
-def _acyclic(r: Reader, catalogue: Mapping[str, NodeType], name: str, stack: list[str]) -> None:
-    if name in stack:
-        r.fail(f"catalogue.{stack[0]}.parts", f"parts form a cycle: {' -> '.join([*stack, name])}")
-    for part in catalogue[name].parts:
-        _acyclic(r, catalogue, part, [*stack, name])
+def _acyclic(r: Reader, catalogue: Mapping[str, NodeType]) -> None:
+    """Iterative three-colour depth-first search: linear in entries + parts, no recursion."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    for root in catalogue:
+        if state.get(root):
+            continue
+        path: list[str] = []
+        stack: list[tuple[str, bool]] = [(root, False)]
+        while stack:
+            name, leaving = stack.pop()
+            if leaving:
+                state[name] = 2
+                path.pop()
+                continue
+            if state.get(name) == 2:
+                continue
+            if state.get(name) == 1:
+                cycle = path[path.index(name):] + [name]
+                r.fail(f"catalogue.{cycle[0]}.parts", f"parts form a cycle: {' -> '.join(cycle)}")
+            state[name] = 1
+            path.append(name)
+            stack.append((name, True))
+            stack.extend((p, False) for p in catalogue[name].parts)
 
 
 def _lifetime(r: Reader, tbl: Mapping[str, Any], path: str,
@@ -344,32 +379,52 @@ def _systems(r: Reader, data: Any, start: int,
             path = f"{spath}.partitions.{pname}"
             tbl = r.table(praw, path, _PARTITION_KEYS, ("node_type", "count", "commissioned"))
             nt = _node_type(r, tbl, path, catalogue)
-            count = r.count(tbl, path, "count")
+            count, count_dist = r.size(tbl, path, "count")
             comm = r.month(tbl, path, "commissioned")
             retired, life = _lifetime(r, tbl, path, comm)
             out.append(Deployment(path, pname, sname, nt, count, comm, retired, life,
-                                  planned=False, provenance=r.provenance(tbl, path, sprov)))
+                                  planned=False, provenance=r.provenance(tbl, path, sprov),
+                                  count_dist=count_dist))
     return out
 
 
 def _budget_count(r: Reader, tbl: Mapping[str, Any], path: str, node: NodeType,
-                  catalogue: Mapping[str, NodeType]) -> tuple[int, Any]:
+                  catalogue: Mapping[str, NodeType]) -> tuple[float, Any, Distribution | None]:
+    """Nodes a budget buys: a money amount, or a distribution of amounts in one currency."""
     from models.catalogue import resolve
+    from models.units import Quantity
 
-    value, cur, text = r.quantity(tbl, path, "budget", "money")
     figs = resolve(catalogue, node.name, Definitions())
     if figs.cost is None or figs.cost <= 0:
         r.fail(_join(path, "budget"), f"node type {node.name!r} has no cost in the catalogue, "
                                       "so a budget cannot be turned into a node count")
+    raw = tbl["budget"]
+    bpath = _join(path, "budget")
+    if isinstance(raw, dict):
+        amounts: dict[str, Any] = {}
+        currencies = set()
+        for k, v in raw.items():
+            if k == "dist":
+                amounts[k] = v
+                continue
+            value, cur, _ = r.quantity(raw, bpath, k, "money", positive=False)
+            currencies.add(cur)
+            amounts[k] = value / figs.cost
+        if len(currencies) > 1:
+            r.fail(bpath, f"mixes currencies {', '.join(sorted(currencies))}")
+        cur = currencies.pop() if currencies else figs.currency
+        d = r.dist({"budget": amounts}, path, "budget", default=None, low=0.0, high=1e9,
+                   what="nodes the budget buys")
+        value, text = d.point() * figs.cost, f"{d.describe()} nodes' worth"
+        count, dist = float(int(d.point())), (d if d.spread > 0 else None)
+    else:
+        value, cur, text = r.quantity(tbl, path, "budget", "money")
+        count, dist = float(int(value // figs.cost)), None
     if figs.currency != cur:
-        r.fail(_join(path, "budget"), f"is in {cur} but the cost of {node.name!r} is in "
-                                      f"{figs.currency}")
-    from models.units import Quantity
-
-    count = int(value // figs.cost)
+        r.fail(bpath, f"is in {cur} but the cost of {node.name!r} is in {figs.currency}")
     if count > 10**9:
-        r.fail(_join(path, "budget"), f"buys {count} nodes, more than 10^9")
-    return count, Quantity(value, cur, text)
+        r.fail(bpath, f"buys {count:.0f} nodes, more than 10^9")
+    return count, Quantity(value, cur, text), dist
 
 
 def _phases(r: Reader, data: Any, start: int, end: int,
@@ -388,9 +443,9 @@ def _phases(r: Reader, data: Any, start: int, end: int,
             r.fail(path, "give exactly one of count or budget")
         budget = None
         if "count" in tbl:
-            count = r.count(tbl, path, "count")
+            count, count_dist = r.size(tbl, path, "count")
         else:
-            count, budget = _budget_count(r, tbl, path, catalogue[nt], catalogue)
+            count, budget, count_dist = _budget_count(r, tbl, path, catalogue[nt], catalogue)
         retired, life = _lifetime(r, tbl, path, date)
         slip = None
         if "slip_years" in tbl:
@@ -400,12 +455,12 @@ def _phases(r: Reader, data: Any, start: int, end: int,
         system = r.string(tbl, path, "system", name)
         out.append(Deployment(path, name, system, nt, count, date, retired, life, planned=True,
                               slip_years=slip, probability=prob, budget=budget,
-                              provenance=r.provenance(tbl, path)))
+                              provenance=r.provenance(tbl, path), count_dist=count_dist))
     return out
 
 
 _STORAGE_KEYS = ("raw", "protection", "fs_overhead", "fill_ceiling", "retired",
-                 "lifetime_years", "power", *PROVENANCE_KEYS)
+                 "lifetime_years", "power", "system", *PROVENANCE_KEYS)
 
 
 def _storage_entry(r: Reader, tbl: dict[str, Any], path: str, name: str, comm: int,
@@ -431,7 +486,8 @@ def _storage_entry(r: Reader, tbl: dict[str, Any], path: str, name: str, comm: i
                           what="delivery slip (years)")
         prob = r.fraction(tbl, path, "probability", 1.0, what="probability")
     return StorageSystem(path, name, raw_pb, k, p, overhead, ceiling, comm, retired, life,
-                         planned, slip, prob, power, r.provenance(tbl, path))
+                         planned, slip, prob, power, r.provenance(tbl, path),
+                         r.string(tbl, path, "system", ""))
 
 
 def _storage(r: Reader, data: Any, start: int,
@@ -496,17 +552,38 @@ def _facility(r: Reader, data: Any, start: int, end: int) -> Facility:
                                               "{ from = 'YYYY-MM', power = '... MW' } steps")
     pue = r.dist(tbl, path, "pue", default=Fixed(1.0), low=1.0, high=5.0, what="PUE")
     policy = r.string(tbl, path, "power_policy", "flag")
-    if policy not in ("flag", "cap"):
-        r.fail(_join(path, "power_policy"), f"must be 'flag' or 'cap', got {policy!r}")
+    policy = "prorata" if policy == "cap" else policy  # the first release's name
+    if policy not in POWER_POLICIES:
+        r.fail(_join(path, "power_policy"), f"must be one of {', '.join(POWER_POLICIES)}, got "
+                                            f"{policy!r}")
     return Facility(tuple(steps), pue, policy, r.provenance(tbl, path))
 
 
-def _targets(r: Reader, data: Any, start: int, end: int) -> list[Target]:
+def _scope(r: Reader, tbl: Mapping[str, Any], path: str, systems: set[str]) -> tuple[str, ...]:
+    """``systems = ["a", "b"]`` or ``"all"`` (the default): the machines a target counts."""
+    raw = tbl.get("systems", "all")
+    if raw == "all":
+        return ()
+    key = _join(path, "systems")
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
+        r.fail(key, f"must be \"all\" or an array of system names, got {_type_name(raw)}")
+    if not raw:
+        r.fail(key, "names no system; give system names or \"all\"")
+    for v in raw:
+        if v not in systems:
+            hint = did_you_mean(v, systems).replace("keys", "systems")
+            r.fail(key, f"{v!r} is not a system of this scenario; {hint}")
+    return tuple(dict.fromkeys(raw))
+
+
+def _targets(r: Reader, data: Any, start: int, end: int, systems: set[str]) -> list[Target]:
     out = []
     for name, raw in r.names(data, "targets").items():
         path = f"targets.{name}"
-        tbl = r.table(raw, path, ("label", "metric", "threshold", "deadline", *PROVENANCE_KEYS),
-                      ("metric", "threshold", "deadline"))
+        tbl = r.table(raw, path, ("label", "metric", "threshold", "deadline", "systems",
+                                  *PROVENANCE_KEYS), ("metric", "threshold", "deadline"))
         metric = r.string(tbl, path, "metric")
         if metric not in METRICS:
             hint = did_you_mean(metric, METRICS).replace("keys", "metrics")
@@ -520,7 +597,7 @@ def _targets(r: Reader, data: Any, start: int, end: int) -> list[Target]:
                                             f"{timeaxis.fmt(start)}..{timeaxis.fmt(end)}")
         label = r.string(tbl, path, "label", name)
         out.append(Target(path, label, metric, threshold, text, deadline,
-                          r.provenance(tbl, path)))
+                          r.provenance(tbl, path), _scope(r, tbl, path, systems)))
     return out
 
 
@@ -603,19 +680,20 @@ def parse_scenario(data: Any, file: str) -> Scenario:
     facility = _facility(r, top.get("facility", {}), start, end)
 
     u = r.table(top.get("uncertainty", {}), "uncertainty",
-                ("delivery_slip_years", "availability", *PROVENANCE_KEYS))
+                ("delivery_slip_years", "availability", "slip_correlation", *PROVENANCE_KEYS))
     uncertainty = Uncertainty(
         r.dist(u, "uncertainty", "delivery_slip_years", default=Fixed(0.0), low=0.0, high=20.0,
                what="delivery slip (years)"),
         r.dist(u, "uncertainty", "availability", default=Fixed(1.0), low=0.0, high=1.0,
                what="availability"),
         r.provenance(u, "uncertainty"),
+        r.fraction(u, "uncertainty", "slip_correlation", 0.0, what="slip correlation"),
     )
     efficiency = _efficiency(r, top.get("efficiency", {}), catalogue)
-    targets = _targets(r, top.get("targets", {}), start, end)
+    systems = {dep.system for dep in deployments} | {s.system for s in storage if s.system}
+    targets = _targets(r, top.get("targets", {}), start, end, systems)
 
     w = r.table(top.get("world_leading", {}), "world_leading", ("system", "fit_from_year"))
-    systems = {dep.system for dep in deployments}
     wsys = r.string(w, "world_leading", "system", "")
     if wsys and wsys not in systems:
         r.fail("world_leading.system", f"{wsys!r} is not a system of this scenario; "
@@ -630,12 +708,9 @@ def parse_scenario(data: Any, file: str) -> Scenario:
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file; every failure is a ScenarioError naming the file."""
     p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise ScenarioError(str(p), "", "no such scenario file") from None
-    except OSError as exc:
-        raise ScenarioError(str(p), "", f"cannot be read ({exc.strerror or exc})") from None
+    if not str(path).strip():
+        raise ScenarioError(str(path), "", "is an empty path; name a scenario file")
+    raw = _read_scenario(p)
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -643,6 +718,38 @@ def load_scenario(path: str | Path) -> Scenario:
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(str(p), "", f"is not valid TOML ({exc})") from None
     return parse_scenario(data, p.name if p.parent == default_dir() else str(p))
+
+
+#: A scenario file larger than this is refused rather than read.
+MAX_SCENARIO_BYTES = 4 * 2**20
+
+
+def _read_scenario(p: Path) -> bytes:
+    """The bytes of a regular scenario file: never a pipe (the open does not block), never
+    more than ``MAX_SCENARIO_BYTES``."""
+    try:
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise ScenarioError(str(p), "", "no such scenario file") from None
+    except OSError as exc:
+        raise ScenarioError(str(p), "", f"cannot be read ({exc.strerror or exc})") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ScenarioError(str(p), "", "is not a regular file")
+        if st.st_size > MAX_SCENARIO_BYTES:
+            raise ScenarioError(str(p), "", f"is {st.st_size} bytes, more than the "
+                                f"{MAX_SCENARIO_BYTES} a scenario may hold")
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            raw = fh.read(MAX_SCENARIO_BYTES + 1)
+    except OSError as exc:
+        raise ScenarioError(str(p), "", f"cannot be read ({exc.strerror or exc})") from None
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_SCENARIO_BYTES:
+        raise ScenarioError(str(p), "", f"holds more than the {MAX_SCENARIO_BYTES} bytes a "
+                            "scenario may hold")
+    return raw
 
 
 def default_dir() -> Path:

@@ -22,6 +22,7 @@ from models import engine, timeaxis
 from models import inputs as inputs_mod
 from models.catalogue import resolve
 from models.distributions import Bernoulli
+from models.readings import metric_key, readings
 from models.schema import METRICS, Provenance, Scenario
 from models.units import PIB_IN_PB
 
@@ -58,6 +59,23 @@ class Driver:
 
 
 @dataclass(frozen=True)
+class ReadingResult:
+    """One way of counting a target: its metric in its scope, with its own dates."""
+
+    metric: str
+    scope: tuple[str, ...]  # (): the whole centre
+    label: str
+    declared: bool  # the target as declared (the plan's reading)
+    deterministic_date: str | None
+    p10_date: str | None
+    p50_date: str | None
+    p90_date: str | None
+    probability_by_deadline: float
+    value_at_deadline_p50: float
+    probability_by_year: dict[int, float]
+
+
+@dataclass(frozen=True)
 class TargetResult:
     key: str
     name: str
@@ -74,6 +92,8 @@ class TargetResult:
     power_at_p50_mw: float | None  # facility power (P50) in the P50 month
     value_at_deadline_p50: float
     drivers: tuple[Driver, ...] = ()
+    scope: tuple[str, ...] = ()  # the systems the declared reading counts; (): the centre
+    readings: tuple[ReadingResult, ...] = ()  # the declared reading first, then the others
 
 
 @dataclass(frozen=True)
@@ -93,6 +113,17 @@ class StorageFill:
     p50_date: str | None
     p10_date: str | None  # full by this month in 10 % of the samples (the early case)
     probability_full_by_end: float
+
+
+@dataclass(frozen=True)
+class ShedRow:
+    """A deployment the power envelope switches off (merit-order policy)."""
+
+    deployment: str  # key path
+    system: str
+    gflops_per_w: float  # mixed-precision peak per IT watt: its place in the merit order
+    point_months: str  # month ranges off in the point run, e.g. "2026-01..2028-11"
+    p_any_month: float  # largest monthly share of samples with it off
 
 
 @dataclass(frozen=True)
@@ -146,6 +177,7 @@ class Projection:
     calibration: Any = None  # models.calibration.CalibrationReport
     storage_unit: str = "PB"
     timings_s: dict[str, float] = field(default_factory=dict)
+    shedding: tuple[ShedRow, ...] = ()  # merit-order power shedding, per deployment shed
 
     @property
     def assumptions(self) -> tuple[SourceRow, ...]:
@@ -182,6 +214,7 @@ class Projection:
             "inputs": [asdict(i) for i in self.inputs],
             "sources": [asdict(s) for s in self.sources],
             "warnings": list(self.warnings),
+            "shedding": [asdict(r) for r in self.shedding],
             "calibration": self.calibration.to_dict() if self.calibration else None,
             "timings_s": dict(self.timings_s),
         })
@@ -199,6 +232,8 @@ def _finite(value: Any) -> Any:
 
 def _plain(d: dict[str, Any]) -> dict[str, Any]:
     d["probability_by_year"] = {str(k): v for k, v in d["probability_by_year"].items()}
+    for r in d.get("readings", []):
+        r["probability_by_year"] = {str(k): v for k, v in r["probability_by_year"].items()}
     return d
 
 
@@ -207,9 +242,11 @@ def definitions(scenario: Scenario, flagship: str) -> tuple[str, ...]:
     low = "FP16/BF16" + ("/FP8" if d.include_fp8 else "")
     sparse = "sparse figures included" if d.include_sparsity else "sparsity excluded"
     fp8 = "" if d.include_fp8 else "; FP8 excluded"
-    policy = ("capability is scaled down to what the envelope can power"
-              if scenario.facility.power_policy == "cap" else
-              "capability is not reduced, the excess is flagged")
+    policy = {
+        "shed": "whole partitions are switched off, least mixed-precision GFLOP/s per W "
+                "first, until the load fits (merit order)",
+        "prorata": "every system's capability is scaled by envelope / load (pro rata)",
+    }.get(scenario.facility.power_policy, "capability is not reduced, the excess is flagged")
     return (
         f"Mixed-precision PF: per device, the dense {low} peak where it has one, otherwise its "
         f"best FP32/FP64 rate ({sparse}{fp8}); summed over nodes in service.",
@@ -222,8 +259,12 @@ def definitions(scenario: Scenario, flagship: str) -> tuple[str, ...]:
         f"Storage in PB = 10^15 bytes (1 PiB = 2^50 bytes = {PIB_IN_PB:.4f} PB). Raw: media "
         "capacity. Usable: raw x k/(k+m) of the protection scheme x (1 - file-system "
         "overhead). Effectively usable: usable x fill ceiling.",
-        "Power: node power x nodes in service, plus storage, x PUE = facility MW; over the "
-        f"envelope is flagged, and {policy}.",
+        "Power: node power x nodes in service, plus storage, x PUE = the installed facility "
+        f"load in MW; a load over the envelope is flagged, and {policy}.",
+        "Node figures: a figure given on a node is the whole node's and replaces its parts' "
+        "sum for that key; keys the node does not give are summed over its parts.",
+        "Scope: a target counts the systems it names; the other readings (the other metric, "
+        "the whole centre) are shown beside the declared one, never instead of it.",
         "A target is met in the first month its metric is above the threshold. P50/P90 date: "
         "the month by which it is met in 50 %/90 % of the Monte Carlo samples.",
         "In service: from the commissioning month (planned deliveries slip by the sampled "
@@ -266,36 +307,49 @@ def _demand_band(sc: Scenario, x: np.ndarray, space: inputs_mod.InputSpace) -> B
     return Band(*out)
 
 
-def _tornado(sc: Scenario, comp: engine.Compiled, space: inputs_mod.InputSpace,
-             point: np.ndarray) -> list[list[Driver]]:
-    cols = space.uncertain()
-    if not cols or not sc.targets:
-        return [[] for _ in sc.targets]
-    rows = np.repeat(point, 2 * len(cols), axis=0)
-    lows, highs = [], []
-    for i, j in enumerate(cols):
-        dist = space.inputs[j].dist
+def _variants(sc: Scenario, space: inputs_mod.InputSpace) -> list[tuple[Any, ...]]:
+    """(key, label, unit, columns, low, high) per driver: each uncertain input alone at its
+    P10 and P90 (a yes/no phase at without/with), and correlated slips moved together."""
+    out = []
+    for j in space.uncertain():
+        inp = space.inputs[j]
+        dist = inp.dist
         lo, hi = (0.0, 1.0) if isinstance(dist, Bernoulli) else (dist.quantile(0.1),
                                                                   dist.quantile(0.9))
-        rows[2 * i, j], rows[2 * i + 1, j] = lo, hi
-        lows.append(lo)
-        highs.append(hi)
+        out.append((inp.key, inp.label, inp.unit, [j], [lo], [hi]))
+    group = [j for j in space.correlated if space.inputs[j].dist.spread > 0]
+    if space.correlation > 0 and len(group) > 1:
+        d = [space.inputs[j].dist for j in group]
+        out.append(("uncertainty.slip_correlation", "common-cause programme slip (all planned "
+                    f"deliveries together, correlation {space.correlation:g})", "years", group,
+                    [x.quantile(0.1) for x in d], [x.quantile(0.9) for x in d]))
+    return out
+
+
+def _tornado(sc: Scenario, comp: engine.Compiled, space: inputs_mod.InputSpace,
+             point: np.ndarray, declared: list[int]) -> list[list[Driver]]:
+    variants = _variants(sc, space)
+    if not variants or not sc.targets:
+        return [[] for _ in sc.targets]
+    rows = np.repeat(point, 2 * len(variants), axis=0)
+    for i, (_, _, _, cols, lo, hi) in enumerate(variants):
+        rows[2 * i, cols], rows[2 * i + 1, cols] = lo, hi
     res = engine.evaluate(comp, rows, keep_paths=True)
     out = []
     for ti, target in enumerate(sc.targets):
         dl = target.deadline - sc.start
+        ri = declared[ti]
+        v = res.paths[comp.targets[ri][0]][:, dl]
         drivers = []
-        for i, j in enumerate(cols):
-            m_lo = int(min(res.met_month[ti, 2 * i], sc.months))
-            m_hi = int(min(res.met_month[ti, 2 * i + 1], sc.months))
-            v = res.paths[target.metric][:, dl]
-            inp = space.inputs[j]
-            drivers.append(Driver(inp.key, inp.label, inp.unit, lows[i], highs[i],
-                                  _date(m_lo, sc), _date(m_hi, sc), abs(m_hi - m_lo),
-                                  float(v[2 * i]), float(v[2 * i + 1])))
+        for i, (key, label, unit, _, lo, hi) in enumerate(variants):
+            m_lo = int(min(res.met_month[ri, 2 * i], sc.months))
+            m_hi = int(min(res.met_month[ri, 2 * i + 1], sc.months))
+            drivers.append(Driver(key, label, unit, lo[0], hi[0], _date(m_lo, sc),
+                                  _date(m_hi, sc), abs(m_hi - m_lo), float(v[2 * i]),
+                                  float(v[2 * i + 1])))
         drivers.sort(key=lambda d: (d.swing_months, abs(d.value_high - d.value_low)),
                      reverse=True)
-        out.append([d for d in drivers if d.swing_months or d.value_high != d.value_low][:3])
+        out.append([d for d in drivers if d.swing_months or d.value_high != d.value_low])
     return out
 
 
@@ -312,14 +366,15 @@ def _sources(sc: Scenario) -> list[SourceRow]:
             return
         rows.setdefault(item, SourceRow(item, prov.kind, prov.text()))
 
-    used: list[str] = []
+    used: dict[str, None] = {}  # insertion-ordered set of the entries in use
 
     def walk(name: str) -> None:
-        if name in used:
-            return
-        used.append(name)
-        for part in sc.catalogue[name].parts:
-            walk(part)
+        stack = [name]  # iterative: a deep parts chain cannot exhaust the stack
+        while stack:
+            n = stack.pop()
+            if n not in used:
+                used[n] = None
+                stack.extend(reversed(list(sc.catalogue[n].parts)))
 
     for dep in sc.deployments:
         walk(dep.node_type)
@@ -359,6 +414,58 @@ def _warnings(sc: Scenario) -> list[str]:
     return out
 
 
+def _ranges(sc: Scenario, months: np.ndarray) -> str:
+    """Month indices as 'YYYY-MM..YYYY-MM' runs."""
+    idx = [int(m) for m in np.flatnonzero(months)]
+    runs: list[tuple[int, int]] = []
+    for m in idx:
+        if runs and m == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], m)
+        else:
+            runs.append((m, m))
+    return ", ".join(timeaxis.fmt(sc.start + a) + ("" if a == b else
+                                                   f"..{timeaxis.fmt(sc.start + b)}")
+                     for a, b in runs)
+
+
+def _power_warnings(sc: Scenario, comp: engine.Compiled, det: engine.Result,
+                    res: engine.Result) -> list[str]:
+    """The envelope warning: when the installed load is over it, and what that does."""
+    if not np.isfinite(comp.envelope_mw).any() or res.p_over_envelope.max() == 0:
+        return []
+    over = det.paths["power_mw"][0] > comp.envelope_mw
+    if over.any():
+        m = int(np.argmax(over))
+        text = (f"installed load exceeds the power envelope in {_ranges(sc, over)} (point run; "
+                f"{timeaxis.fmt(sc.start + m)}: {det.paths['power_mw'][0, m]:.1f} MW against "
+                f"{comp.envelope_mw[m]:.0f} MW)")
+    else:
+        text = "installed load stays within the envelope in the point run"
+    text += (f"; over in {res.p_over_envelope.max():.0%} of samples at worst "
+             f"({timeaxis.fmt(sc.start + int(np.argmax(res.p_over_envelope)))})")
+    action = {"shed": "partitions are switched off in merit order (see shedding)",
+              "prorata": "every system is scaled down pro rata",
+              }.get(comp.policy, "capability is not reduced (power_policy = \"flag\")")
+    return [f"{text}: {action}"]
+
+
+def _shedding(sc: Scenario, comp: engine.Compiled, det: engine.Result,
+              res: engine.Result) -> tuple[ShedRow, ...]:
+    if res.p_shed is None or det.p_shed is None:
+        return ()
+    memo: dict = {}
+    out = []
+    for j in comp.c_merit:
+        dep = sc.deployments[j]
+        share = float(res.p_shed[j].max())
+        if share == 0 and not det.p_shed[j].any():
+            continue
+        figs = resolve(sc.catalogue, dep.node_type, sc.definitions, memo)
+        out.append(ShedRow(dep.key, dep.system, figs.gflops_per_w,
+                           _ranges(sc, det.p_shed[j] > 0) or "none", share))
+    return tuple(out)
+
+
 def _constraints(sc: Scenario, bands: dict[str, Band], demand: Band | None,
                  p_over: np.ndarray, env: np.ndarray) -> list[YearConstraint]:
     out = []
@@ -366,7 +473,7 @@ def _constraints(sc: Scenario, bands: dict[str, Band], demand: Band | None,
     for year, m in _year_ends(sc):
         pressures: dict[str, float] = {}
         for t in sc.targets:
-            have = float(bands[t.metric].p50[m])
+            have = float(bands[metric_key(t.metric, t.scope)].p50[m])
             kind = "compute" if METRICS[t.metric][0] == "compute" else "storage"
             pressures[f"{kind} capacity for {t.name}"] = (t.threshold / have if have > 0
                                                           else math.inf)
@@ -423,22 +530,35 @@ def project(scenario: Scenario, samples: int = DEFAULT_SAMPLES, seed: int = 0, *
     timings["monte_carlo"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    tornado = _tornado(sc, comp, space, point) if drivers else [[] for _ in sc.targets]
+    declared, first = [], 0
+    for t in sc.targets:
+        declared.append(first)
+        first += len(readings(t))
+    tornado = (_tornado(sc, comp, space, point, declared) if drivers else
+               [[] for _ in sc.targets])
     timings["drivers"] = time.perf_counter() - t0
 
     year_ends = _year_ends(sc)
     targets = []
     for i, t in enumerate(sc.targets):
-        met = res.met_month[i]
-        p50, p90 = _order(met, 0.5), _order(met, 0.9)
         dl = t.deadline - sc.start
+        results = []
+        for k, r in enumerate(readings(t)):
+            met = res.met_month[declared[i] + k]
+            results.append(ReadingResult(
+                r.metric, r.scope, r.label, r.declared,
+                _date(int(det.met_month[declared[i] + k, 0]), sc), _date(_order(met, 0.1), sc),
+                _date(_order(met, 0.5), sc), _date(_order(met, 0.9), sc),
+                float(np.mean(met <= dl)), float(bands[r.key].p50[dl]),
+                {year: float(np.mean(met <= m)) for year, m in year_ends}))
+        head = results[0]
+        p50 = _order(res.met_month[declared[i]], 0.5)
         targets.append(TargetResult(
             t.key, t.name, t.metric, METRICS[t.metric][1], t.threshold, t.threshold_text,
-            timeaxis.fmt(t.deadline), _date(int(det.met_month[i, 0]), sc), _date(p50, sc),
-            _date(p90, sc), float(np.mean(met <= dl)),
-            {year: float(np.mean(met <= m)) for year, m in year_ends},
+            timeaxis.fmt(t.deadline), head.deterministic_date, head.p50_date, head.p90_date,
+            head.probability_by_deadline, head.probability_by_year,
             float(bands["power_mw"].p50[p50]) if p50 < sc.months else None,
-            float(bands[t.metric].p50[dl]), tuple(tornado[i])))
+            head.value_at_deadline_p50, tuple(tornado[i]), t.scope, tuple(results)))
 
     fill = None
     if sc.demand is not None:
@@ -463,7 +583,8 @@ def project(scenario: Scenario, samples: int = DEFAULT_SAMPLES, seed: int = 0, *
         tuple(timeaxis.fmt(sc.start + m) for m in range(sc.months)),
         definitions(sc, comp.flagship), deterministic, bands, tuple(targets),
         tuple(constraints), fill, world_result, tuple(input_rows), tuple(_sources(sc)),
-        tuple(_warnings(sc)), calibration, sc.definitions.storage_unit, timings)
+        (*_warnings(sc), *_power_warnings(sc, comp, det, res)), calibration,
+        sc.definitions.storage_unit, timings, _shedding(sc, comp, det, res))
 
 
 def _world(sc: Scenario, comp: engine.Compiled, res: engine.Result) -> World | None:

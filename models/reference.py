@@ -14,6 +14,8 @@ from models.engine import Compiled, Windows
 PER_ROW = ("fp64_peak_pf", "mixed_peak_pf", "hpl_pf", "mxp_pf", "power_mw",
            "storage_raw_pb", "storage_usable_pb", "storage_effective_pb", "storage_demand_pb",
            "flagship_rmax_pf")
+SCOPED_C = ("fp64_peak_pf", "mixed_peak_pf", "hpl_pf", "mxp_pf")
+SCOPED_S = ("storage_raw_pb", "storage_usable_pb", "storage_effective_pb")
 
 
 def _window(win: Windows, j: int, row: list[float], months: int) -> tuple[int, int]:
@@ -34,42 +36,64 @@ def _window(win: Windows, j: int, row: list[float], months: int) -> tuple[int, i
 
 
 def simulate(comp: Compiled, row: list[float]) -> dict[str, list[float]]:
-    """Monthly trajectories of one input row, per metric."""
+    """Monthly trajectories of one input row, per metric (scoped metrics as ``name@scope``)."""
     months = comp.months
-    out = {name: [0.0] * months for name in PER_ROW}
+    scopes = list(comp.scopes)
+    names = [*PER_ROW, *(f"{n}@{s}" for s in scopes for n in (*SCOPED_C, *SCOPED_S))]
+    out = {name: [0.0] * months for name in names}
     avail, pue = row[comp.avail_col], row[comp.pue_col]
-    cwin = [_window(comp.c_win, j, row, months) for j in range(comp.c_fp64.size)]
+    n_c = comp.c_count.size
+    cwin = [_window(comp.c_win, j, row, months) for j in range(n_c)]
     swin = [_window(comp.s_win, j, row, months) for j in range(comp.s_raw.size)]
+    count = [row[comp.c_count_col[j]] if comp.c_count_col[j] >= 0 else comp.c_count[j]
+             for j in range(n_c)]
     growth = row[comp.growth_col] if comp.growth_col >= 0 else None
     for m in range(months):
-        fp64 = mixed = hpl = mxp = it = flag = 0.0
-        for j, (c, r) in enumerate(cwin):
-            if c <= m < r:
-                hpl_eff, mxp_eff = row[comp.c_hpl_col[j]], row[comp.c_mxp_col[j]]
-                fp64 += comp.c_fp64[j]
-                mixed += comp.c_mixed[j]
-                hpl += comp.c_fp64[j] * hpl_eff * avail
-                mxp += comp.c_mixed[j] * mxp_eff * avail
-                it += comp.c_power[j]
-                flag += comp.c_fp64[j] * comp.c_flag[j] * hpl_eff
-        raw = usable = eff = 0.0
-        for j, (c, r) in enumerate(swin):
-            if c <= m < r:
-                raw += comp.s_raw[j]
-                usable += comp.s_usable[j]
-                eff += comp.s_eff[j]
-                it += comp.s_power[j]
+        live = [c <= m < r for c, r in cwin]
+        it = sum(count[j] * comp.c_power_node[j] for j in range(n_c) if live[j])
+        s_live = [c <= m < r for c, r in swin]
+        it += sum(comp.s_power[j] for j in range(comp.s_raw.size) if s_live[j])
         power = it * pue
         env = comp.envelope_mw[m]
-        if comp.cap and power > env:
-            factor = env / power
-            fp64, mixed, hpl, mxp, flag = (v * factor for v in (fp64, mixed, hpl, mxp, flag))
-        demand = 0.0
+        on = list(live)
+        if comp.policy == "shed" and power > env:
+            left = power
+            for j in comp.c_merit:  # least GFLOP/s per W first, until the load fits
+                if left <= env:
+                    break
+                mw = count[j] * comp.c_power_node[j] * pue
+                if on[j] and mw > 0:
+                    on[j] = False
+                    left -= mw
+        factor = env / power if comp.policy == "prorata" and power > env else 1.0
+        v: dict[str, float] = dict.fromkeys(names, 0.0)
+        for j in range(n_c):
+            if not on[j]:
+                continue
+            hpl_eff, mxp_eff = row[comp.c_hpl_col[j]], row[comp.c_mxp_col[j]]
+            fp64 = count[j] * comp.c_fp64_node[j] * factor
+            mixed = count[j] * comp.c_mixed_node[j] * factor
+            add = {"fp64_peak_pf": fp64, "mixed_peak_pf": mixed,
+                   "hpl_pf": fp64 * hpl_eff * avail, "mxp_pf": mixed * mxp_eff * avail}
+            for name, val in add.items():
+                v[name] += val
+                for s in scopes:
+                    v[f"{name}@{s}"] += val * comp.scopes[s][0][j]
+            v["flagship_rmax_pf"] += fp64 * comp.c_flag[j] * hpl_eff
+        for j in range(comp.s_raw.size):
+            if s_live[j]:
+                add = {"storage_raw_pb": comp.s_raw[j], "storage_usable_pb": comp.s_usable[j],
+                       "storage_effective_pb": comp.s_eff[j]}
+                for name, val in add.items():
+                    v[name] += val
+                    for s in scopes:
+                        v[f"{name}@{s}"] += val * comp.scopes[s][1][j]
+        v["power_mw"] = power
         if growth is not None:
-            demand = comp.demand_pb * math.exp((m - comp.demand_at) / 12.0 * math.log1p(growth))
-        for name, v in zip(PER_ROW, (fp64, mixed, hpl, mxp, power, raw, usable, eff, demand,
-                                     flag), strict=True):
-            out[name][m] = v
+            v["storage_demand_pb"] = comp.demand_pb * math.exp(
+                (m - comp.demand_at) / 12.0 * math.log1p(growth))
+        for name in names:
+            out[name][m] = v[name]
     return out
 
 
@@ -82,11 +106,10 @@ def first_above(series: list[float], threshold: float) -> int | None:
 
 def run(comp: Compiled, rows: list[list[float]]) -> dict[str, list[list[float]]]:
     """Trajectories of many rows: metric -> per-row monthly lists."""
-    out: dict[str, list[list[float]]] = {name: [] for name in PER_ROW}
+    out: dict[str, list[list[float]]] = {}
     for row in rows:
-        traj = simulate(comp, row)
-        for name in PER_ROW:
-            out[name].append(traj[name])
+        for name, series in simulate(comp, row).items():
+            out.setdefault(name, []).append(series)
     return out
 
 

@@ -25,6 +25,7 @@ MEASURED_UNITS = {
     "stream_triad": "GB/s", "storage_write": "MiB/s",
 }
 
+POWER_POLICIES = ("flag", "shed", "prorata")
 #: projection metrics: name -> (dimension of a target threshold, unit)
 METRICS: dict[str, tuple[str, str]] = {
     "fp64_peak_pf": ("compute", "PF"),
@@ -110,7 +111,7 @@ class Deployment:
     name: str
     system: str  # the machine it belongs to (TOP500 entries are per machine)
     node_type: str
-    count: int
+    count: float  # point value (an integer when fixed)
     commissioned: int  # month
     retired: int | None = None  # first month out of service (fixed date)
     lifetime_years: float | None = None  # or a lifetime from (slipped) commissioning
@@ -119,6 +120,7 @@ class Deployment:
     probability: float = 1.0
     budget: Quantity | None = None  # when the count was derived from a budget
     provenance: Provenance = BUILTIN
+    count_dist: Distribution | None = None  # an uncertain size (nodes); None: fixed ``count``
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,7 @@ class StorageSystem:
     probability: float = 1.0
     power_w: float = 0.0
     provenance: Provenance = BUILTIN
+    system: str = ""  # the machine it serves; "" counts only in a centre-wide scope
 
     @property
     def protection_fraction(self) -> float:
@@ -168,7 +171,9 @@ ONE = Fixed(1.0)
 class Facility:
     envelope_mw: tuple[tuple[int, float], ...] = ()  # (from month, MW); empty: no limit
     pue: Distribution = ONE
-    power_policy: str = "flag"  # "flag": report only; "cap": capability scaled to the envelope
+    #: "flag": report only; "shed": whole partitions switched off, least GFLOP/s per W first;
+    #: "prorata": every system scaled by envelope / power (the old "cap")
+    power_policy: str = "flag"
     provenance: Provenance = BUILTIN
 
 
@@ -199,6 +204,8 @@ class Uncertainty:
     delivery_slip_years: Distribution = NO_SLIP
     availability: Distribution = ONE
     provenance: Provenance = BUILTIN
+    #: correlation of the normal scores of all planned deliveries' slips (one common cause)
+    slip_correlation: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -210,6 +217,7 @@ class Target:
     threshold_text: str
     deadline: int  # month
     provenance: Provenance = BUILTIN
+    scope: tuple[str, ...] = ()  # the systems it counts; (): every system of the centre
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ class Point:
     system: str
     source: str
     verified: str
+    rpeak_pf: float | None = None  # theoretical peak of the entry, when recorded
 
     @property
     def year(self) -> float:
@@ -47,9 +48,10 @@ def load_history(path: str | Path = HISTORY) -> list[Point]:
         lines = [ln for ln in fh if not ln.lstrip().startswith("#")]
     for i, row in enumerate(csv.DictReader(lines), start=2):
         try:
+            rpeak = (row.get("rpeak_pf") or "").strip()
             out.append(Point(timeaxis.parse_month(row["list"]), int(row["rank"]),
                              float(row["rmax_pf"]), row["system"], row["source"],
-                             row["verified"]))
+                             row["verified"], float(rpeak) if rpeak else None))
         except (KeyError, ValueError, TypeError, timeaxis.MonthError) as exc:
             raise ScenarioError(str(p), f"row {i}", f"is malformed ({exc})") from None
     return out

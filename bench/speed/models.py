@@ -39,7 +39,7 @@ def synthetic(systems: int = 20, years: int = 30, storage: int = 4) -> dict[str,
         "scenario": {"name": f"synthetic: {systems} systems x {years} years",
                      "start": "2026-01", "end": f"{end}-12"},
         "catalogue": {"gpu_node": {"parts": {"h100_sxm": 4},
-                                   "power": {"value": "2000 W", "assumption": "synthetic"}}},
+                                   "power": {"value": "4800 W", "assumption": "synthetic"}}},
         "systems": {"base": {"partitions": {"old": {
             "node_type": "gpu_node", "count": 500, "commissioned": "2022-01",
             "retired": "2029-12"}}}},
@@ -47,21 +47,26 @@ def synthetic(systems: int = 20, years: int = 30, storage: int = 4) -> dict[str,
         "storage": {"demand": {"initial": "20 PB", "growth_per_year": {
             "dist": "triangular", "low": 0.3, "mode": 0.45, "high": 0.7}},
             "phases": {}},
-        "facility": {"power_envelope": "60 MW", "power_policy": "cap",
+        "facility": {"power_envelope": "8 MW", "power_policy": "shed",
                      "pue": {"dist": "uniform", "low": 1.2, "high": 1.4}},
         "uncertainty": {
             "delivery_slip_years": {"dist": "triangular", "low": 0, "mode": 0.25, "high": 1.5},
-            "availability": {"dist": "uniform", "low": 0.9, "high": 0.97}},
+            "availability": {"dist": "uniform", "low": 0.9, "high": 0.97},
+            "slip_correlation": 0.5},
         "targets": {
-            "mixed": {"metric": "mixed_peak_pf", "threshold": "5000 PF",
+            "mixed": {"metric": "mixed_peak_pf", "threshold": "2000 PF", "systems": ["new"],
                       "deadline": f"{2026 + years // 2}-12"},
             "store": {"metric": "storage_usable_pb", "threshold": "100 PB",
                       "deadline": f"{2026 + years // 2}-12"}},
     }
     for i in range(systems - 1):
         year = 2026 + (i * years) // systems
+        count: Any = 200 + 10 * i
+        if i % 4 == 1:  # an uncertain size
+            count = {"dist": "uniform", "low": 150 + 10 * i, "high": 250 + 10 * i}
         data["phases"][f"p{i}"] = {"date": f"{year}-{i % 12 + 1:02d}", "node_type": "gpu_node",
-                                   "count": 200 + 10 * i, "lifetime_years": 6,
+                                   "count": count, "lifetime_years": 6,
+                                   "system": "new" if i % 2 else "other",
                                    "probability": 0.9 if i % 3 == 0 else 1.0}
     for i in range(storage):
         year = 2026 + (i * years) // storage
