@@ -80,7 +80,10 @@ def totals(catalogue: Mapping[str, NodeType], name: str,
     return memo[name]
 
 
-def _combine(entry: NodeType, memo: Mapping[str, dict[str, float | None]]) -> dict[str, float | None]:
+Figures = dict[str, float | None]
+
+
+def _combine(entry: NodeType, memo: Mapping[str, Figures]) -> Figures:
     out: dict[str, float | None] = {}
     for key in RESOLVED_KEYS:
         if key in entry.figures:
