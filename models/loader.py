@@ -322,7 +322,7 @@ def _acyclic(r: Reader, catalogue: Mapping[str, NodeType]) -> None:
             if state.get(name) == 2:
                 continue
             if state.get(name) == 1:
-                cycle = path[path.index(name):] + [name]
+                cycle = [*path[path.index(name):], name]
                 r.fail(f"catalogue.{cycle[0]}.parts", f"parts form a cycle: {' -> '.join(cycle)}")
             state[name] = 1
             path.append(name)
