@@ -91,10 +91,16 @@ def render(p: Any) -> str:
           "deterministic run only (--samples 0)")
     out.append(f"{mc}; horizon {p.months[0]}..{p.months[-1]}, monthly")
     out += ["", "Targets", headline(p)]
+    tbl = pt.kept(p)
+    out += ["", tbl.title, _text(tbl)]
     for t in p.targets:
         if t.drivers:
             tbl = pt.drivers(t)
             out += ["", tbl.title, _text(tbl)]
+        for tbl in (pt.binding(t), pt.counterfactuals(t, "constraint"),
+                    pt.counterfactuals(t, "lever")):
+            if tbl.rows:
+                out += ["", tbl.title, _text(tbl)]
     if p.warnings:
         out += ["", "Warnings"] + [f"  {w}" for w in p.warnings]
     if p.shedding:

@@ -85,6 +85,39 @@ OTHER_NAME = {"mixed_peak_pf": "summed peak, fastest precision per partition",
               "storage_effective_pb": "effectively usable capacity"}
 
 
+def kept(p: Any) -> Table:
+    """Reached and kept: a target met once and lost again is not met."""
+    rows = [[t.name, date(t.p10_date), date(t.p50_date), date(t.p90_date),
+             pct(t.probability_by_deadline), t.sustain_until, pct(t.probability_kept),
+             date(t.falls_back_p50) if t.falls_back_p50 else "held"] for t in p.targets]
+    return Table("Reached and kept (declared reading)",
+                 ("target", "reached P10", "P50", "P90", "P(by deadline)", "held to",
+                  "P(reached by deadline and held)", "P50 falls back"), rows)
+
+
+def binding(t: Any) -> Table:
+    """Per year, the relaxation that raises the year-end P50 most, and what it costs."""
+    labels = {c.key: c.label for c in t.constraints}
+    rows = [[y.year, "target met (P50)" if y.constraint == "met" else
+             "nothing relaxable binds" if y.constraint == "none" else labels[y.constraint],
+             num(y.gain, t.unit) if y.gain else "", y.months if y.constraint not in
+             ("met", "none") else ""] for y in t.binding_by_year]
+    return Table(f"What binds '{t.name}' (each constraint relaxed in turn on the same samples)",
+                 ("year", "binding constraint", "year-end P50 gained if relaxed",
+                  "months it costs the P50 date"), rows)
+
+
+def counterfactuals(t: Any, kind: str) -> Table:
+    rows = [[c.label, date(c.p50_date), c.months_gained,
+             f"{c.probability_change * 100:+.0f} pts"]
+            for c in (t.levers if kind == "lever" else t.constraints)]
+    title = (f"Levers for '{t.name}' (each action tried alone; base P50 {date(t.p50_date)}, "
+             f"P(by deadline) {pct(t.probability_by_deadline)})" if kind == "lever" else
+             f"Constraints of '{t.name}' relaxed one at a time")
+    return Table(title, ("action" if kind == "lever" else "relaxation", "P50 date",
+                         "months gained", "change in P(by deadline)"), rows)
+
+
 def shedding(p: Any) -> Table:
     rows = [[s.deployment, s.system, f"{s.gflops_per_w:,.1f}", s.point_months,
              pct(s.p_any_month)] for s in p.shedding]
@@ -106,16 +139,17 @@ def drivers(t: Any) -> Table:
 
 def constraints(p: Any) -> Table:
     rows = []
+    full = p.storage_fill.probability_by_year if p.storage_fill else {}
     for c in p.constraints:
         env = num(c.envelope_mw, "MW") if c.envelope_mw is not None else "no limit"
         flag = "OVER ENVELOPE" if c.over_envelope else (
             f"over in {pct(c.p_over_envelope)} of samples" if c.p_over_envelope > 0 else "")
-        rows.append([c.year, c.binding, f"{c.pressures.get(c.binding, 0.0):.2f}",
-                     num(c.power_p50_mw, "MW"), env, flag])
-    return Table("Binding constraint per year (P50 at the year end; pressure = need / capacity, "
-                 "> 1 is short)",
-                 ("year", "binding", "pressure", "power P50 (year end)", "envelope",
-                  "power flag (any month)"), rows)
+        rows.append([c.year, c.binding, num(c.power_p50_mw, "MW"), env, flag,
+                     pct(full[c.year]) if c.year in full else "-"])
+    return Table("Per year: what binds each target (counterfactual), installed load and storage "
+                 "full",
+                 ("year", "binding (per target)", "installed load P50 (year end)", "envelope",
+                  "load over envelope (any month)", "storage full (share of samples)"), rows)
 
 
 def storage_index(p: Any) -> int:
@@ -134,10 +168,9 @@ def storage_lines(p: Any) -> list[str]:
     i = storage_index(p)
     b = p.bands
     return [
-        f"Storage: projected demand first exceeds effectively usable capacity in "
-        f"{date(f.deterministic_date)} (point run); P50 {date(f.p50_date)}, early case (P10) "
-        f"{date(f.p10_date)}; full at some point before the horizon end in "
-        f"{pct(f.probability_full_by_end)} of samples.",
+        f"Storage full (capacity exhausted by demand, apart from any capacity target): "
+        f"{date(f.p50_date)}; full before the horizon end in "
+        f"{pct(f.probability_full_by_end)} of samples. Definition: {f.definition}.",
         f"At {p.months[i]} (P50): raw {num(b['storage_raw_pb'].p50[i], 'PB')}, usable "
         f"{num(b['storage_usable_pb'].p50[i], 'PB')}, effectively usable "
         f"{num(b['storage_effective_pb'].p50[i], 'PB')}, demand "

@@ -128,6 +128,9 @@ def csv_tables(r: Any) -> dict[str, list[dict[str, Any]]]:
                 "point_run_date": rd.deterministic_date or "", "p10_date": rd.p10_date or "",
                 "p50_date": rd.p50_date or "", "p90_date": rd.p90_date or "",
                 "probability_by_deadline": rd.probability_by_deadline,
+                "probability_kept": t.probability_kept if rd.declared else None,
+                "sustain_until": t.sustain_until if rd.declared else "",
+                "falls_back_p50": (t.falls_back_p50 or "") if rd.declared else "",
                 "power_at_p50_mw": t.power_at_p50_mw if rd.declared else None})
     series = []
     metrics = list(p.bands)
@@ -143,15 +146,29 @@ def csv_tables(r: Any) -> dict[str, list[dict[str, Any]]]:
     calibrated = r.calibration.keys if r.calibration else set()
     inputs = [{**asdict(i), "calibrated": i.key in calibrated} for i in p.inputs]
     sources = [{"item": s.item.strip(), "kind": s.kind, "text": s.text} for s in p.sources]
-    constraints = [{"year": c.year, "binding": c.binding,
-                    "pressure": c.pressures.get(c.binding, 0.0), "power_p50_mw": c.power_p50_mw,
+    constraints = [{"year": c.year, "binding": c.binding, "power_p50_mw": c.power_p50_mw,
                     "envelope_mw": c.envelope_mw, "over_envelope": c.over_envelope,
                     "p_over_envelope": c.p_over_envelope} for c in p.constraints]
     calibration = ([asdict(c) for c in r.calibration.changes] if r.calibration else [])
     measurements = [{"machine": g.label, **row} for g in r.groups for row in rm.latest_rows(g)]
     return {"targets": targets, "series": series, "drivers": drivers, "inputs": inputs,
             "sources": sources, "constraints": constraints, "calibration": calibration,
-            "measurements": measurements, "runs": rm.runs(r.groups)}
+            "measurements": measurements, "runs": rm.runs(r.groups), **_decision_tables(p)}
+
+
+def _decision_tables(p: Any) -> dict[str, list[dict[str, Any]]]:
+    """Probability by year per reading, every counterfactual, and what binds by year."""
+    return {
+        "probability": [{"target": t.name, "metric": rd.metric,
+                         "scope": "+".join(rd.scope) or "all", "declared": rd.declared,
+                         "year": year, "probability_reached": prob}
+                        for t in p.targets for rd in t.readings
+                        for year, prob in rd.probability_by_year.items()],
+        "counterfactuals": [{"target": t.name, **asdict(c)} for t in p.targets
+                            for c in (*t.constraints, *t.levers)],
+        "binding": [{"target": t.name, **asdict(y)} for t in p.targets
+                    for y in t.binding_by_year],
+    }
 
 
 #: column names of the tables that may have no rows (the CSV still gets its header)
@@ -164,4 +181,8 @@ EMPTY_HEADERS = {
                      "change_vs_earlier_median", "timestamp", "run_id", "job_id"),
     "runs": ("run_id", "started", "machine", "host", "node_list", "job_id", "job_state", "ranks",
              "nodes", "ok", "not_ok", "commit", "software"),
+    "counterfactuals": ("target", "key", "label", "kind", "p50_date", "probability_by_deadline",
+                        "months_gained", "probability_change"),
+    "binding": ("target", "year", "constraint", "gain", "months"),
+    "probability": ("target", "metric", "scope", "declared", "year", "probability_reached"),
 }

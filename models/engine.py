@@ -267,9 +267,9 @@ class Result:
     year_end_index: np.ndarray  # month indices of the year ends
     paths: dict[str, np.ndarray] | None = None  # metric -> (rows, months), when asked for
     p_shed: np.ndarray | None = None  # (deployments, months): share of rows with it switched off
-    #: (readings, rows): last month index above the threshold after first reaching it
-    #: (the month before it falls back for good), or NEVER when held to the horizon end
-    last_month: np.ndarray | None = None
+    #: (readings, rows): first month index back at or under the threshold after first
+    #: reaching it (it was held until the month before), or NEVER: held to the horizon end
+    fell_month: np.ndarray | None = None
 
 
 class _Events:
@@ -380,7 +380,8 @@ class _Shedder:
             self.loss[n][d] = (np.einsum("ij,ij->i", offf, w[d]) if w.ndim == 2 else offf @ w)
 
 
-def evaluate(comp: Compiled, x: np.ndarray, *, keep_paths: bool = False) -> Result:
+def evaluate(comp: Compiled, x: np.ndarray, *, keep_paths: bool = False,
+             only_bands: tuple[str, ...] | None = None) -> Result:
     """Evaluate input rows ``x`` (rows, inputs), month by month over all rows at once.
 
     The per-row state of each metric is a vector updated by that month's start
@@ -420,10 +421,11 @@ def evaluate(comp: Compiled, x: np.ndarray, *, keep_paths: bool = False) -> Resu
         monthly = np.exp(log_growth / 12.0)
 
     band_names = [*BAND_METRICS, *(n for n in state if "@" in n)]
+    if only_bands is not None:  # a counterfactual needs the targets' bands only
+        band_names = [n for n in band_names if n in only_bands]
     bands = {m: np.empty((len(QUANTILES), months)) for m in band_names}
     met = np.full((len(comp.targets), rows), NEVER, dtype=np.int32)
-    last = np.full((len(comp.targets), rows), NEVER, dtype=np.int32)
-    below = np.zeros((len(comp.targets), rows), dtype=bool)
+    fell = np.full((len(comp.targets), rows), NEVER, dtype=np.int32)
     fill = np.full(rows, NEVER, dtype=np.int32)
     p_over = np.empty(months)
     year_end = np.array([m for m in range(months) if (comp.start_moy + m) % 12 == 11],
@@ -473,13 +475,7 @@ def evaluate(comp: Compiled, x: np.ndarray, *, keep_paths: bool = False) -> Resu
         for i, (name, threshold) in enumerate(comp.targets):
             above = value[name] > threshold
             _first(above, m, met[i])
-            # the last month above: a row that drops back records it; reaching again clears it
-            reached = met[i] != NEVER
-            fell = reached & ~above & ~below[i]
-            last[i][fell] = m - 1
-            back = above & below[i]
-            last[i][back] = NEVER
-            below[i] = reached & ~above
+            _first((met[i] != NEVER) & ~above, m, fell[i])
         if ye < year_end.size and year_end[ye] == m:
             flag_ye[ye] = value["flagship_rmax_pf"]
             ye += 1
@@ -490,7 +486,7 @@ def evaluate(comp: Compiled, x: np.ndarray, *, keep_paths: bool = False) -> Resu
             work = value[name] if name in fresh else value[name].copy()
             bands[name][:, m] = order_stats_1d(work, few_values=name.split("@")[0] in few)
     return Result(rows, bands, met, fill, p_over, flag_ye, year_end, paths,
-                  p_shed if shedder is not None else None, last)
+                  p_shed if shedder is not None else None, fell)
 
 
 def _first(hit: np.ndarray, m: int, first: np.ndarray) -> None:

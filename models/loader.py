@@ -9,6 +9,7 @@ before using it.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import re
@@ -32,6 +33,7 @@ from models.distributions import (
 from models.errors import ScenarioError, did_you_mean
 from models.schema import (
     COMPUTE_FIGURES,
+    LEVER_ACTIONS,
     MEASURED_UNITS,
     METRICS,
     POWER_POLICIES,
@@ -41,6 +43,7 @@ from models.schema import (
     Efficiency,
     Facility,
     Figure,
+    Lever,
     NodeType,
     Provenance,
     Scenario,
@@ -583,7 +586,8 @@ def _targets(r: Reader, data: Any, start: int, end: int, systems: set[str]) -> l
     for name, raw in r.names(data, "targets").items():
         path = f"targets.{name}"
         tbl = r.table(raw, path, ("label", "metric", "threshold", "deadline", "systems",
-                                  *PROVENANCE_KEYS), ("metric", "threshold", "deadline"))
+                                  "sustain_until", *PROVENANCE_KEYS),
+                      ("metric", "threshold", "deadline"))
         metric = r.string(tbl, path, "metric")
         if metric not in METRICS:
             hint = did_you_mean(metric, METRICS).replace("keys", "metrics")
@@ -596,8 +600,15 @@ def _targets(r: Reader, data: Any, start: int, end: int, systems: set[str]) -> l
             r.fail(_join(path, "deadline"), f"{timeaxis.fmt(deadline)} is outside the horizon "
                                             f"{timeaxis.fmt(start)}..{timeaxis.fmt(end)}")
         label = r.string(tbl, path, "label", name)
+        sustain = None
+        if "sustain_until" in tbl:
+            sustain = r.month(tbl, path, "sustain_until")
+            if not deadline <= sustain <= end:
+                r.fail(_join(path, "sustain_until"), f"{timeaxis.fmt(sustain)} must be between "
+                       f"the deadline {timeaxis.fmt(deadline)} and the horizon end "
+                       f"{timeaxis.fmt(end)}")
         out.append(Target(path, label, metric, threshold, text, deadline,
-                          r.provenance(tbl, path), _scope(r, tbl, path, systems)))
+                          r.provenance(tbl, path), _scope(r, tbl, path, systems), sustain))
     return out
 
 
@@ -633,7 +644,43 @@ def _one_efficiency(r: Reader, raw: Any, path: str, fallback: Efficiency) -> Eff
 
 
 _TOP = ("scenario", "definitions", "catalogue", "systems", "phases", "storage", "facility",
-        "uncertainty", "efficiency", "targets", "world_leading")
+        "uncertainty", "efficiency", "targets", "world_leading", "levers")
+
+
+def _levers(r: Reader, data: Any, deployments: dict[str, bool]) -> list[Lever]:
+    """``[levers.NAME]``: actions to try; ``deployments`` maps key paths to 'is planned'."""
+    out = []
+    for name, raw in r.names(data, "levers").items():
+        path = f"levers.{name}"
+        action = raw.get("action") if isinstance(raw, dict) else None
+        if not isinstance(action, str) or action not in LEVER_ACTIONS:
+            r.fail(_join(path, "action"), f"must be one of {', '.join(LEVER_ACTIONS)}, got "
+                                          f"{action!r}")
+        keys = LEVER_ACTIONS[action]
+        tbl = r.table(raw, path, ("action", "label", *keys, *PROVENANCE_KEYS), keys)
+        lever = Lever(path, r.string(tbl, path, "label", name), action,
+                      provenance=r.provenance(tbl, path))
+        if "deployment" in keys:
+            dep = r.string(tbl, path, "deployment")
+            if dep not in deployments:
+                r.fail(_join(path, "deployment"), f"{dep!r} is not a deployment of this "
+                       f"scenario; {did_you_mean(dep, deployments).replace('keys', 'key paths')}")
+            if action in ("fund", "cancel", "move") and not deployments[dep]:
+                r.fail(_join(path, "deployment"), f"{dep!r} is installed; {action} applies to "
+                                                  "planned phases")
+            lever = dataclasses.replace(lever, deployment=dep)
+        if action == "raise_envelope":
+            mw = r.quantity(tbl, path, "power", "power")[0] / 1e6
+            lever = dataclasses.replace(lever, power_mw=mw, month=r.month(tbl, path, "from"))
+        if action == "retire_early":
+            lever = dataclasses.replace(lever, month=r.month(tbl, path, "date"))
+        if action == "move":
+            months = r.number(tbl, path, "months", low=-600, high=600, what="months")
+            if months != int(months):
+                r.fail(_join(path, "months"), f"must be a whole number of months, got {months:g}")
+            lever = dataclasses.replace(lever, months=int(months))
+        out.append(lever)
+    return out
 
 
 def parse_scenario(data: Any, file: str) -> Scenario:
@@ -700,9 +747,11 @@ def parse_scenario(data: Any, file: str) -> Scenario:
                                        f"{did_you_mean(wsys, systems).replace('keys', 'systems')}")
     fit_from = int(r.number(w, "world_leading", "fit_from_year", default=2010.0, low=1993,
                             high=2100))
+    keys = {d.key: d.planned for d in deployments} | {s.key: s.planned for s in storage}
+    levers = _levers(r, top.get("levers", {}), keys)
     return Scenario(file, name, description, start, end, defs, catalogue, tuple(deployments),
                     tuple(storage), demand, facility, uncertainty, efficiency, tuple(targets),
-                    WorldLeading(wsys, fit_from))
+                    WorldLeading(wsys, fit_from), tuple(levers))
 
 
 def load_scenario(path: str | Path) -> Scenario:

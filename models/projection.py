@@ -76,6 +76,29 @@ class ReadingResult:
 
 
 @dataclass(frozen=True)
+class Counterfactual:
+    """One re-run with one thing changed, paired with the baseline on the same rows."""
+
+    key: str
+    label: str
+    kind: str  # "constraint" (a relaxation) or "lever" (an action)
+    p50_date: str | None
+    probability_by_deadline: float
+    months_gained: int  # > 0: the P50 reached date moves earlier by this much
+    probability_change: float  # change in P(by deadline)
+
+
+@dataclass(frozen=True)
+class YearBinding:
+    """What binds a target in one year: the relaxation that raises its year-end P50 most."""
+
+    year: int
+    constraint: str  # a Counterfactual key, "met" (above the threshold), or "none"
+    gain: float  # year-end P50 gained by relaxing it, in the target's unit
+    months: int  # what the constraint costs the reached date (its months_gained)
+
+
+@dataclass(frozen=True)
 class TargetResult:
     key: str
     name: str
@@ -94,13 +117,20 @@ class TargetResult:
     drivers: tuple[Driver, ...] = ()
     scope: tuple[str, ...] = ()  # the systems the declared reading counts; (): the centre
     readings: tuple[ReadingResult, ...] = ()  # the declared reading first, then the others
+    p10_date: str | None = None  # reached by this month in 10 % of samples (the early case)
+    sustain_until: str = ""  # the month it must be held to
+    probability_kept: float = 0.0  # reached by the deadline and held to sustain_until
+    falls_back_p50: str | None = None  # first month the P50 is back under, after reaching it
+    constraints: tuple[Counterfactual, ...] = ()
+    binding_by_year: tuple[YearBinding, ...] = ()
+    levers: tuple[Counterfactual, ...] = ()
 
 
 @dataclass(frozen=True)
 class YearConstraint:
     year: int
-    binding: str
-    pressures: dict[str, float]  # need / capacity at the year end (P50); > 1 is short
+    binding: str  # per target, the constraint whose relaxation raises its year-end P50 most
+    pressures: dict[str, float]  # need / capacity at the year end (P50), for information
     power_p50_mw: float
     envelope_mw: float | None
     over_envelope: bool  # P50 facility power above the envelope at some month of the year
@@ -109,10 +139,19 @@ class YearConstraint:
 
 @dataclass(frozen=True)
 class StorageFill:
-    deterministic_date: str | None  # first month projected demand exceeds effective capacity
-    p50_date: str | None
+    """When storage is full: capacity exhausted by demand, a question apart from a target."""
+
+    deterministic_date: str | None  # point run
+    p50_date: str | None  # THE full date (see FULL_DEFINITION)
     p10_date: str | None  # full by this month in 10 % of the samples (the early case)
     probability_full_by_end: float
+    probability_by_year: dict[int, float] = field(default_factory=dict)
+    definition: str = ""
+
+
+FULL_DEFINITION = ("full: the first month the data held (demand) is above the effectively "
+                   "usable capacity of the whole centre (usable x fill ceiling); the full date "
+                   "is the month by which half the samples are full")
 
 
 @dataclass(frozen=True)
@@ -205,7 +244,8 @@ class Projection:
                       for k, b in self.bands.items()},
             "targets": [_plain(asdict(t)) for t in self.targets],
             "constraints": [asdict(c) for c in self.constraints],
-            "storage_fill": asdict(self.storage_fill) if self.storage_fill else None,
+            "storage_fill": (_plain_years(asdict(self.storage_fill)) if self.storage_fill
+                             else None),
             "world": None if self.world is None else {
                 "system": self.world.system, "trend_top1": self.world.trend_top1,
                 "trend_top10": self.world.trend_top10,
@@ -228,6 +268,11 @@ def _finite(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_finite(v) for v in value]
     return value
+
+
+def _plain_years(d: dict[str, Any]) -> dict[str, Any]:
+    d["probability_by_year"] = {str(k): v for k, v in d["probability_by_year"].items()}
+    return d
 
 
 def _plain(d: dict[str, Any]) -> dict[str, Any]:
@@ -414,6 +459,95 @@ def _warnings(sc: Scenario) -> list[str]:
     return out
 
 
+def _falls_back(sc: Scenario, p50: np.ndarray, threshold: float) -> str | None:
+    above = p50 > threshold
+    if not above.any():
+        return None
+    first = int(np.argmax(above))
+    back = np.flatnonzero(~above[first:])
+    return _date(first + int(back[0]), sc) if back.size else None
+
+
+def _counterfactuals(sc: Scenario, comp: engine.Compiled, x: np.ndarray,
+                     declared: list[int]) -> list[tuple[list[Counterfactual],
+                                                        tuple[YearBinding, ...]]]:
+    """Per target: every relaxation and lever re-run on the same rows, and what binds by year."""
+    from models import counterfactual as cf
+
+    rows = x[:cf.rows(sc.months)]
+    keys = tuple(dict.fromkeys(key for key, _ in comp.targets))
+    base = engine.evaluate(comp, rows, only_bands=keys)
+    changes = [*cf.relaxations(sc, comp), *cf.levers(sc, comp)]
+    runs = [engine.evaluate(*ch.apply(comp, rows), only_bands=keys) for ch in changes]
+    year_ends = _year_ends(sc)
+    out = []
+    for i, t in enumerate(sc.targets):
+        ri, dl = declared[i], t.deadline - sc.start
+        key = comp.targets[ri][0]
+        b_met = base.met_month[ri]
+        b_p50, b_prob = min(_order(b_met, 0.5), sc.months), float(np.mean(b_met <= dl))
+        results = []
+        for ch, r in zip(changes, runs, strict=True):
+            met = r.met_month[ri]
+            p50 = min(_order(met, 0.5), sc.months)
+            results.append(Counterfactual(ch.key, ch.label, ch.kind, _date(p50, sc),
+                                          float(np.mean(met <= dl)), b_p50 - p50,
+                                          float(np.mean(met <= dl)) - b_prob))
+        results.sort(key=lambda c: (c.kind, -c.months_gained, -c.probability_change))
+        by_key = {c.key: c for c in results}
+        years = []
+        for year, m in year_ends:
+            have = float(base.bands[key][1, m])
+            if have > t.threshold:
+                years.append(YearBinding(year, "met", 0.0, 0))
+                continue
+            gains = {ch.key: float(r.bands[key][1, m]) - have
+                     for ch, r in zip(changes, runs, strict=True) if ch.kind == "constraint"}
+            best = max(gains, key=lambda k: gains[k]) if gains else ""
+            if not best or gains[best] <= 1e-9 * max(t.threshold, 1.0):
+                years.append(YearBinding(year, "none", 0.0, 0))
+            else:
+                years.append(YearBinding(year, best, gains[best], by_key[best].months_gained))
+        out.append((results, tuple(years)))
+    return out
+
+
+def _kept_warnings(sc: Scenario, comp: engine.Compiled, point: np.ndarray,
+                   targets: list[TargetResult], fill: StorageFill | None) -> list[str]:
+    """Falling back after reaching, with the retirements that nothing replaces; full storage."""
+    out = []
+    c_start, c_end = comp.c_win.resolve(point, comp.months)
+    s_start, s_end = comp.s_win.resolve(point, comp.months)
+    for t in targets:
+        if t.falls_back_p50 is None and t.probability_kept >= t.probability_by_deadline - 0.05:
+            continue
+        items = sc.deployments if METRICS[t.metric][0] == "compute" else sc.storage
+        start, end = (c_start, c_end) if items is sc.deployments else (s_start, s_end)
+        scoped = [j for j, d in enumerate(items) if not t.scope or d.system in t.scope]
+        gone = []
+        for j in scoped:
+            e = int(end[0, j])
+            if e >= comp.months or e <= int(start[0, j]):
+                continue
+            replaced = any(e - 12 <= int(start[0, k]) <= e + 12 and k != j for k in scoped)
+            if not replaced:
+                gone.append(f"{items[j].key} ({timeaxis.fmt(sc.start + e)})")
+        when = (f"falls back under {t.threshold_text} in {t.falls_back_p50} (P50)"
+                if t.falls_back_p50 else "is not always held once reached")
+        out.append(f"{t.name}: {when}; held from reaching it to {t.sustain_until} in "
+                   f"{t.probability_kept:.0%} of samples against {t.probability_by_deadline:.0%}"
+                   f" reaching it by the deadline" + (
+                       f"; retirements with nothing planned to replace them: {', '.join(gone)}"
+                       if gone else ""))
+    storage = [t for t in targets if t.metric.startswith("storage") and t.p50_date]
+    if fill is not None and fill.p50_date is not None and storage:
+        t = storage[0]
+        out.append(f"{t.name}: reaching the capacity target is not room for the data: demand "
+                   f"exceeds effectively usable capacity from {fill.p50_date} (P50; full before "
+                   f"the horizon end in {fill.probability_full_by_end:.0%} of samples)")
+    return out
+
+
 def _ranges(sc: Scenario, months: np.ndarray) -> str:
     """Month indices as 'YYYY-MM..YYYY-MM' runs."""
     idx = [int(m) for m in np.flatnonzero(months)]
@@ -466,8 +600,19 @@ def _shedding(sc: Scenario, comp: engine.Compiled, det: engine.Result,
     return tuple(out)
 
 
+def _binding_text(t: TargetResult, year: int) -> str:
+    y = next((y for y in t.binding_by_year if y.year == year), None)
+    if y is None or y.constraint in ("met", "none"):
+        return {"met": "met", "none": "nothing relaxable binds"}.get(y.constraint if y else "",
+                                                                    "not computed")
+    return next(c.label for c in t.constraints if c.key == y.constraint)
+
+
 def _constraints(sc: Scenario, bands: dict[str, Band], demand: Band | None,
-                 p_over: np.ndarray, env: np.ndarray) -> list[YearConstraint]:
+                 p_over: np.ndarray, env: np.ndarray,
+                 targets: list[TargetResult]) -> list[YearConstraint]:
+    """Per year: what binds each target (by counterfactual), power against the envelope, and
+    need / capacity ratios for information (they are not what binds)."""
     out = []
     year_start = 0
     for year, m in _year_ends(sc):
@@ -488,7 +633,7 @@ def _constraints(sc: Scenario, bands: dict[str, Band], demand: Band | None,
         finite = bool(np.isfinite(envelope).all())
         if finite:
             pressures["power envelope"] = float(np.max(power / envelope))
-        binding = max(pressures, key=lambda k: pressures[k]) if pressures else "none"
+        binding = "; ".join(f"{t.name}: {_binding_text(t, year)}" for t in targets) or "none"
         out.append(YearConstraint(
             year, binding, pressures, float(bands["power_mw"].p50[m]),
             float(env[m]) if finite else None,
@@ -536,6 +681,7 @@ def project(scenario: Scenario, samples: int = DEFAULT_SAMPLES, seed: int = 0, *
         first += len(readings(t))
     tornado = (_tornado(sc, comp, space, point, declared) if drivers else
                [[] for _ in sc.targets])
+    cfs = _counterfactuals(sc, comp, x, declared) if drivers else []
     timings["drivers"] = time.perf_counter() - t0
 
     year_ends = _year_ends(sc)
@@ -552,21 +698,32 @@ def project(scenario: Scenario, samples: int = DEFAULT_SAMPLES, seed: int = 0, *
                 float(np.mean(met <= dl)), float(bands[r.key].p50[dl]),
                 {year: float(np.mean(met <= m)) for year, m in year_ends}))
         head = results[0]
-        p50 = _order(res.met_month[declared[i]], 0.5)
+        ri = declared[i]
+        p50 = _order(res.met_month[ri], 0.5)
+        sustain = (t.sustain_until if t.sustain_until is not None else sc.end) - sc.start
+        kept = float(np.mean((res.met_month[ri] <= dl) & (res.fell_month[ri] > sustain)))
+        cf, years = cfs[i] if cfs else ((), ())
         targets.append(TargetResult(
             t.key, t.name, t.metric, METRICS[t.metric][1], t.threshold, t.threshold_text,
             timeaxis.fmt(t.deadline), head.deterministic_date, head.p50_date, head.p90_date,
             head.probability_by_deadline, head.probability_by_year,
             float(bands["power_mw"].p50[p50]) if p50 < sc.months else None,
-            head.value_at_deadline_p50, tuple(tornado[i]), t.scope, tuple(results)))
+            head.value_at_deadline_p50, tuple(tornado[i]), t.scope, tuple(results),
+            head.p10_date, timeaxis.fmt(sc.start + sustain), kept,
+            _falls_back(sc, bands[comp.targets[ri][0]].p50, t.threshold),
+            tuple(c for c in cf if c.kind == "constraint"), years,
+            tuple(c for c in cf if c.kind == "lever")))
 
     fill = None
     if sc.demand is not None:
         fill = StorageFill(_date(int(det.fill_month[0]), sc),
                            _date(_order(res.fill_month, 0.5), sc),
                            _date(_order(res.fill_month, 0.1), sc),
-                           float(np.mean(res.fill_month < sc.months)))
-    constraints = _constraints(sc, bands, demand_band, res.p_over_envelope, comp.envelope_mw)
+                           float(np.mean(res.fill_month < sc.months)),
+                           {year: float(np.mean(res.fill_month <= m)) for year, m in year_ends},
+                           FULL_DEFINITION)
+    constraints = _constraints(sc, bands, demand_band, res.p_over_envelope, comp.envelope_mw,
+                               targets)
 
     t0 = time.perf_counter()
     world_result = _world(sc, comp, res) if world else None
@@ -583,7 +740,8 @@ def project(scenario: Scenario, samples: int = DEFAULT_SAMPLES, seed: int = 0, *
         tuple(timeaxis.fmt(sc.start + m) for m in range(sc.months)),
         definitions(sc, comp.flagship), deterministic, bands, tuple(targets),
         tuple(constraints), fill, world_result, tuple(input_rows), tuple(_sources(sc)),
-        (*_warnings(sc), *_power_warnings(sc, comp, det, res)), calibration,
+        (*_warnings(sc), *_power_warnings(sc, comp, det, res),
+         *_kept_warnings(sc, comp, point, targets, fill)), calibration,
         sc.definitions.storage_unit, timings, _shedding(sc, comp, det, res))
 
 

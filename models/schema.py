@@ -218,6 +218,35 @@ class Target:
     deadline: int  # month
     provenance: Provenance = BUILTIN
     scope: tuple[str, ...] = ()  # the systems it counts; (): every system of the centre
+    sustain_until: int | None = None  # month it must be held to; None: the horizon's end
+
+
+#: lever actions a scenario may declare, with the keys each takes
+LEVER_ACTIONS: dict[str, tuple[str, ...]] = {
+    "raise_envelope": ("power", "from"),
+    "retire_early": ("deployment", "date"),
+    "fund": ("deployment",),
+    "cancel": ("deployment",),
+    "move": ("deployment", "months"),
+}
+
+
+@dataclass(frozen=True)
+class Lever:
+    """An action a centre can take, tried as a counterfactual run.
+
+    ``deployment`` is a key path (``phases.ai_2``, ``systems.tianhe2a.partitions.compute``,
+    ``storage.phases.expansion_2``); ``months`` moves a delivery (negative: earlier).
+    """
+
+    key: str
+    label: str
+    action: str  # one of LEVER_ACTIONS
+    deployment: str = ""
+    power_mw: float = 0.0
+    month: int = 0  # "from" of raise_envelope, "date" of retire_early
+    months: int = 0
+    provenance: Provenance = BUILTIN
 
 
 @dataclass(frozen=True)
@@ -243,6 +272,7 @@ class Scenario:
     efficiency: Mapping[str, Efficiency] = field(default_factory=dict)
     targets: tuple[Target, ...] = ()
     world_leading: WorldLeading = field(default_factory=WorldLeading)
+    levers: tuple[Lever, ...] = ()  # declared; the projection adds built-in ones
 
     @property
     def months(self) -> int:

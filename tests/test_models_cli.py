@@ -16,7 +16,7 @@ def test_default_scenario_headline(capsys):
     out = capsys.readouterr().out
     assert "Guangzhou" in out
     for heading in ("Targets", "P50 date", "P90 date", "P(by deadline)", "power at P50",
-                    "top drivers", "Binding constraint per year", "World-leading check",
+                    "top drivers", "what binds each target", "World-leading check",
                     "Back-test:", "Definitions", "Sources", "Assumptions"):
         assert heading in out, heading
     assert "1000 PF mixed precision (> 1000 PF)" in out

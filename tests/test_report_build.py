@@ -162,14 +162,18 @@ def test_markdown_and_csv_beside_the_html(built):
     r, written = built
     assert written.markdown == written.html.with_suffix(".md")
     md = written.markdown.read_text()
-    assert md.startswith("# hpcplan report: Guangzhou") and "| target |" in md
+    assert md.startswith("# hpcplan report: Guangzhou") and "| target / reading |" in md
     assert "Test EPYC 9654" in md and "plan.html" in md
     names = sorted(p.name for p in written.csvs)
     assert names == sorted(f"plan-{n}.csv" for n in ("targets", "series", "drivers", "inputs",
                                                      "sources", "constraints", "calibration",
-                                                     "measurements", "runs"))
+                                                     "measurements", "runs", "probability",
+                                                     "counterfactuals", "binding"))
     rows = list(csv.DictReader((written.html.parent / "plan-targets.csv").open()))
-    assert [x["key"] for x in rows] == [t.key for t in r.projection.targets]
+    # one row per reading, the declared one first
+    assert [x["key"] for x in rows] == [t.key for t in r.projection.targets
+                                        for _ in t.readings]
+    assert rows[0]["reading"] == "declared" and rows[1]["reading"] == "other"
     assert float(rows[0]["probability_by_deadline"]) == r.projection.targets[0]\
         .probability_by_deadline
     series = list(csv.DictReader((written.html.parent / "plan-series.csv").open()))
