@@ -105,7 +105,7 @@ def test_levers_are_validated():
     with pytest.raises(ScenarioError, match="is installed; fund applies to planned phases"):
         parse_scenario(data, "s.toml")
     data["levers"] = {"x": {"action": "grow"}}
-    with pytest.raises(ScenarioError, match="levers.x.action: must be one of"):
+    with pytest.raises(ScenarioError, match=r"levers\.x\.action: must be one of"):
         parse_scenario(data, "s.toml")
 
 
