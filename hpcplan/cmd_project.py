@@ -112,7 +112,7 @@ def render(p: Any) -> str:
         out += ["", *pt.storage_lines(p)]
     if p.world:
         tbl = pt.world(p)
-        out += ["", tbl.title, _text(tbl), tbl.note]
+        out += ["", tbl.title, _text(tbl), tbl.note, *pt.world_lines(p)]
     if p.calibration:
         cal = p.calibration
         out += ["", f"Calibration from {cal.source}: {len(cal.changes)} input(s) measured"]

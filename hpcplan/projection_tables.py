@@ -196,6 +196,21 @@ def world(p: Any) -> Table:
                  f"Back-test: {w.backtest.summary()}.")
 
 
+def world_lines(p: Any) -> list[str]:
+    """The flagship's rank on the real lists (latest and projected) and the trend back-tests."""
+    lists = p.world.lists if p.world else {}
+    if not lists:
+        return []
+    out = [f"Rank on the real lists of the projected {lists['month']} figures of {p.world.system} "
+           "(HPL Rmax without availability; HPL-MxP = mixed-precision peak x MxP efficiency):"]
+    for kind in ("top500", "hplmxp"):
+        if kind in lists:
+            out += [f"  {lists[kind]['latest_summary']}", f"  {lists[kind]['projected_summary']}"]
+    out += ["Trend back-tests (fit windows ending 2015, 2017, 2019, 2021; worst shown):"]
+    out += [f"  {s}" for s in lists.get("backtest_summaries", [])]
+    return out
+
+
 def calibration(p: Any) -> Table:
     cal = p.calibration
     rows = [[c.key, c.old, c.new, c.evidence] for c in cal.changes] if cal else []

@@ -270,6 +270,7 @@ class Result:
     #: (readings, rows): first month index back at or under the threshold after first
     #: reaching it (it was held until the month before), or NEVER: held to the horizon end
     fell_month: np.ndarray | None = None
+    flagship_mxp_year_end: np.ndarray | None = None  # (year ends, rows): flagship HPL-MxP PF
 
 
 class _Events:
@@ -323,6 +324,7 @@ def _weights(comp: Compiled, x: np.ndarray) -> dict[str, np.ndarray]:
         "hpl_pf": np.ascontiguousarray(fp64 * hpl_eff * avail[:, None]),
         "mxp_pf": np.ascontiguousarray(mixed * mxp_eff * avail[:, None]),
         "flagship_rmax_pf": np.ascontiguousarray(fp64 * comp.c_flag * hpl_eff),
+        "flagship_mxp_pf": np.ascontiguousarray(mixed * comp.c_flag * mxp_eff),
         "it_power_mw": counts * comp.c_power_node,
     }
     wanted = {key for key, _ in comp.targets}
@@ -431,6 +433,7 @@ def evaluate(comp: Compiled, x: np.ndarray, *, keep_paths: bool = False,
     year_end = np.array([m for m in range(months) if (comp.start_moy + m) % 12 == 11],
                         dtype=np.int64)
     flag_ye = np.empty((year_end.size, rows))
+    flag_mxp_ye = np.empty((year_end.size, rows))
     path_names = [*PATH_METRICS, *(n for n in state if "@" in n)]
     paths = {m: np.empty((rows, months)) for m in path_names} if keep_paths else None
     zeros = np.zeros(rows)
@@ -478,6 +481,7 @@ def evaluate(comp: Compiled, x: np.ndarray, *, keep_paths: bool = False,
             _first((met[i] != NEVER) & ~above, m, fell[i])
         if ye < year_end.size and year_end[ye] == m:
             flag_ye[ye] = value["flagship_rmax_pf"]
+            flag_mxp_ye[ye] = value["flagship_mxp_pf"]
             ye += 1
         if paths is not None:
             for name in path_names:
@@ -486,7 +490,7 @@ def evaluate(comp: Compiled, x: np.ndarray, *, keep_paths: bool = False,
             work = value[name] if name in fresh else value[name].copy()
             bands[name][:, m] = order_stats_1d(work, few_values=name.split("@")[0] in few)
     return Result(rows, bands, met, fill, p_over, flag_ye, year_end, paths,
-                  p_shed if shedder is not None else None, fell)
+                  p_shed if shedder is not None else None, fell, flag_mxp_ye)
 
 
 def _first(hit: np.ndarray, m: int, first: np.ndarray) -> None:

@@ -193,6 +193,9 @@ class World:
     years: tuple[Any, ...]  # models.top500.YearRank
     backtest: Any  # models.top500.Backtest
     history: str  # file and a note on how its values were checked
+    #: rank on the real lists: per list kind ("top500": HPL Rmax, "hplmxp": HPL-MxP), the
+    #: latest real list and the projected list at the deadline, and the trend back-tests
+    lists: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -250,7 +253,8 @@ class Projection:
                 "system": self.world.system, "trend_top1": self.world.trend_top1,
                 "trend_top10": self.world.trend_top10,
                 "years": [asdict(y) for y in self.world.years],
-                "backtest": self.world.backtest.to_dict(), "history": self.world.history},
+                "backtest": self.world.backtest.to_dict(), "history": self.world.history,
+                "lists": self.world.lists},
             "inputs": [asdict(i) for i in self.inputs],
             "sources": [asdict(s) for s in self.sources],
             "warnings": list(self.warnings),
@@ -761,4 +765,30 @@ def _world(sc: Scenario, comp: engine.Compiled, res: engine.Result) -> World | N
         counts[p.verified] = counts.get(p.verified, 0) + 1
     note = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
     return World(comp.flagship, t1.to_dict(), t10.to_dict(), tuple(ranks), bt,
-                 f"{top500.HISTORY.name} ({len(history)} list entries: {note})")
+                 f"{top500.HISTORY.name} ({len(history)} list entries: {note})",
+                 _lists(sc, res))
+
+
+def _lists(sc: Scenario, res: engine.Result) -> dict[str, Any]:
+    """Where the flagship's projected HPL and MxP at the deadline would rank: on the latest real
+    TOP500 and HPL-MxP lists, and on the lists projected to the deadline (trend band
+    included); with the trends' back-tests over several fit windows, worst shown."""
+    from models import worldrank as wr
+
+    compute = [t for t in sc.targets if METRICS[t.metric][0] == "compute"]
+    deadline = compute[0].deadline if compute else sc.end
+    ends = res.year_end_index
+    i = int(np.searchsorted(ends, deadline - sc.start))
+    i = min(i, ends.size - 1)
+    month = sc.start + int(ends[i])
+    out: dict[str, Any] = {"month": timeaxis.fmt(month)}
+    for kind, samples in (("top500", res.flagship_year_end[i]),
+                          ("hplmxp", res.flagship_mxp_year_end[i])):
+        latest = wr.latest_rank(kind, samples)
+        projected = wr.projected_rank(kind, month, samples)
+        out[kind] = {"latest": latest.to_dict(), "latest_summary": latest.summary(),
+                     "projected": projected.to_dict(), "projected_summary": projected.summary()}
+    tests = {rank: wr.backtest_windows("top500", rank) for rank in (1, 10)}
+    out["backtests"] = {f"#{rank}": bt.to_dict() for rank, bt in tests.items()}
+    out["backtest_summaries"] = [bt.summary() for bt in tests.values()]
+    return out

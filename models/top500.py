@@ -24,6 +24,8 @@ from models.errors import ScenarioError
 HISTORY = Path(__file__).with_name("data") / "top500.csv"
 #: the interval the trend reports: P10..P90
 LOW_Q, HIGH_Q = 0.10, 0.90
+#: how a data row's value was checked (the ``verified`` column of the data files)
+VERIFIED = ("checked", "reference", "recalled")
 
 
 @dataclass(frozen=True)
@@ -35,25 +37,83 @@ class Point:
     source: str
     verified: str
     rpeak_pf: float | None = None  # theoretical peak of the entry, when recorded
+    source_date: str = ""  # when the figure was published, YYYY-MM
+    checked_against: str = ""  # the stored page the value was seen in, when checked
 
     @property
     def year(self) -> float:
         return timeaxis.decimal_year(self.month)
 
 
+def read_rows(path: str | Path) -> list[tuple[str, dict[str, str]]]:
+    """(where, row) per data row of a commented CSV; ``where`` names the row and its file line.
+
+    Lines starting with ``#`` and blank lines are skipped, so the line number is the one an
+    editor shows and an error can point at it.
+    """
+    p = Path(path)
+    with open(p, newline="") as fh:
+        numbered = [(i, ln) for i, ln in enumerate(fh, start=1)
+                    if ln.strip() and not ln.lstrip().startswith("#")]
+    if not numbered:
+        raise ScenarioError(str(p), "", "has no header row")
+    reader = csv.DictReader(ln for _, ln in numbered)
+    out = []
+    for k, row in enumerate(reader, start=1):
+        line = numbered[reader.line_num - 1][0]
+        if None in row or any(v is None for v in row.values()):
+            raise ScenarioError(str(p), f"row {k} (line {line})",
+                                "has a different number of fields than the header")
+        out.append((f"row {k} (line {line})", row))
+    return out
+
+
+def check_provenance(path: str | Path, where: str, row: dict[str, str]) -> None:
+    """Every data row names its source, its date and how it was checked; else a ScenarioError."""
+    if not (row.get("source") or "").strip():
+        raise ScenarioError(str(path), where, "has no source")
+    # a file without a source_date column is dated by its list edition
+    date = (row["source_date"] if "source_date" in row else row.get("list") or "").strip()
+    try:
+        timeaxis.parse_month(date)
+    except timeaxis.MonthError as exc:
+        raise ScenarioError(str(path), where, f"has no usable source date ({exc})") from None
+    if row.get("verified") not in VERIFIED:
+        raise ScenarioError(str(path), where, f"verified is {row.get('verified')!r}; "
+                                              f"expected one of {', '.join(VERIFIED)}")
+
+
+def positive(raw: str | None, name: str) -> float:
+    """A finite value above zero, from a CSV field (why: log-scale trends and ranks need it)."""
+    v = float(raw if raw is not None else "")
+    if not math.isfinite(v) or v <= 0:
+        raise ValueError(f"{name} is {raw!r}; it must be a number above 0")
+    return v
+
+
 def load_history(path: str | Path = HISTORY) -> list[Point]:
+    """The TOP500 rows; a malformed row raises ScenarioError naming the file and the row."""
     p = Path(path)
     out = []
-    with open(p, newline="") as fh:
-        lines = [ln for ln in fh if not ln.lstrip().startswith("#")]
-    for i, row in enumerate(csv.DictReader(lines), start=2):
+    seen: dict[tuple[int, int], str] = {}
+    for where, row in read_rows(p):
         try:
+            rank = int(row["rank"])
+            if rank < 1:
+                raise ValueError(f"rank is {rank}; ranks start at 1")
+            key = (timeaxis.parse_month(row["list"]), rank)
+            if key in seen:
+                raise ValueError(f"list {row['list']} rank {rank} is also on {seen[key]}")
+            seen[key] = where
             rpeak = (row.get("rpeak_pf") or "").strip()
-            out.append(Point(timeaxis.parse_month(row["list"]), int(row["rank"]),
-                             float(row["rmax_pf"]), row["system"], row["source"],
-                             row["verified"], float(rpeak) if rpeak else None))
+            out.append(Point(timeaxis.parse_month(row["list"]), rank,
+                             positive(row["rmax_pf"], "rmax_pf"), row["system"], row["source"],
+                             row["verified"], positive(rpeak, "rpeak_pf") if rpeak else None,
+                             (row.get("source_date") or "").strip(),
+                             (row.get("checked_against") or "").strip()))
         except (KeyError, ValueError, TypeError, timeaxis.MonthError) as exc:
-            raise ScenarioError(str(p), f"row {i}", f"is malformed ({exc})") from None
+            raise ScenarioError(str(p), where, f"is malformed ({exc})") from None
+        check_provenance(p, where, row)
     return out
 
 

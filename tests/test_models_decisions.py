@@ -138,3 +138,20 @@ def test_json_carries_the_decision_answers():
     assert d["storage_fill"]["definition"] and "2026" in d["storage_fill"]["probability_by_year"]
     years = [int(y) for y in t["probability_by_year"]]
     assert years == sorted(years) and np.all(np.diff(list(t["probability_by_year"].values())) >= 0)
+
+
+def test_world_rank_against_the_real_lists_is_in_the_json():
+    from models.loader import load_scenario, resolve_path
+
+    d = project(load_scenario(resolve_path(None)), samples=300, drivers=False).to_dict()
+    lists = d["world"]["lists"]
+    assert lists["month"] == "2030-12"  # the compute target's deadline
+    for kind in ("top500", "hplmxp"):
+        latest, projected = lists[kind]["latest"], lists[kind]["projected"]
+        assert latest["list"] == "2025-11" and latest["n_samples"] == 300
+        assert projected["month"] == "2030-12" and projected["trend"]
+        assert "P(#1)" in lists[kind]["latest_summary"]
+    for rank in ("#1", "#10"):
+        bt = lists["backtests"][rank]
+        assert len(bt["windows"]) == 4 and bt["worst"]
+    json.dumps(d, allow_nan=False)
