@@ -29,9 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from bench import baselines
-from bench.records import Record, RecordError, comparable, from_dict
-from bench.store import FORMAT, Store
+from bench.records import Record, comparable
+from bench.store import FORMAT, Store, records_of
 from kernels.errors import UserError
+from kernels.files import path_arg, read_regular
 
 #: Fewest samples per side for a verdict; fewer gives "insufficient samples".
 MIN_SAMPLES = 5
@@ -50,6 +51,9 @@ OUTCOME_PARAMS = frozenset({
     "lu_only_gflops_diagnostic", "generate_seconds_not_credited", "percent_of_peak",
     "busbw_gb_s", "phase_values", "bandwidth_gib_s", "metadata_kiops", "numerator_gflops",
     "denominator_gflops", "mxp_over_fp64_variant",
+    # the peak kernel's variant is chosen on the host; the clock is measured
+    "variant", "lanes", "chains", "vector_bits", "accumulators", "measured_clock_mhz",
+    "peak_at_measured_clock_gflops", "percent_of_peak_at_measured_clock",
 })
 
 VERDICTS = ("faster", "slower", "no significant change", "insufficient samples", "refused")
@@ -263,8 +267,8 @@ def gate(comparisons: Sequence[Comparison], max_slowdown: float) -> GateResult:
 
 def load_side(spec: str, results_root: Path | None = None) -> Side:
     """A results file or directory, a pytest-benchmark JSON, or a run id in the store."""
-    path = Path(spec)
-    if path.is_file():
+    path = path_arg(spec, "a run to compare")
+    if path.exists() and not path.is_dir():
         payload = _read_json(path)
         if isinstance(payload, dict) and payload.get("format") == FORMAT:
             return _records_side(str(path), *_file_records(path, payload))
@@ -289,22 +293,15 @@ def load_side(spec: str, results_root: Path | None = None) -> Side:
 
 
 def _read_json(path: Path) -> Any:
+    raw = read_regular(path, "file", baselines.MAX_BYTES)
     try:
-        return json.loads(path.read_bytes())
-    except OSError as exc:
-        raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise UserError(f"{path} is not valid JSON ({exc})") from None
+        return json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise UserError(f"{path} is not valid JSON ({str(exc)[:80]})") from None
 
 
 def _file_records(path: Path, payload: Mapping[str, Any]) -> tuple[list[Record], list[str]]:
-    records, problems = [], []
-    for i, item in enumerate(payload.get("records", [])):
-        try:
-            records.append(from_dict(item))
-        except RecordError as exc:
-            problems.append(f"{path}: record {i}: {exc}; skipped")
-    return records, problems
+    return records_of(path, payload)
 
 
 def _records_side(label: str, records: list[Record], problems: list[str]) -> Side:
@@ -337,37 +334,59 @@ def record_series(rec: Record) -> Series:
 
 
 def benchmark_side(label: str, payload: Mapping[str, Any]) -> Side:
-    """Series from pytest-benchmark JSON: per-round seconds, lower is better."""
+    """Series from pytest-benchmark JSON: per-round seconds, lower is better.
+
+    The JSON may be hand-made or damaged: an entry that is not an object, has no
+    usable name, or holds non-numbers, NaN, infinities or non-positive timings
+    is kept as unusable with the reason, never judged and never a crash.
+    """
     info = baselines.machine_of(payload)
     series: dict[str, Series] = {}
-    for bench in payload.get("benchmarks", []):
-        extra = bench.get("extra_info") or {}
-        stats = bench.get("stats") or {}
-        data = stats.get("data")
-        unusable = ""
-        if not data:
-            unusable = (f"{bench.get('name')} has no per-round data (write it with "
-                        "--benchmark-json, which keeps every round)")
-        validation = extra.get("validation")
-        if isinstance(validation, Mapping) and not validation.get("passed", True):
-            unusable = (f"{bench.get('name')} failed validation: "
-                        f"{validation.get('details', 'no details')}")
-        key = str(bench.get("fullname") or bench.get("name"))
+    notes: list[str] = []
+    benches = payload.get("benchmarks")
+    for i, bench in enumerate(benches if isinstance(benches, list) else []):
+        if not isinstance(bench, Mapping):
+            notes.append(f"{label}: benchmark {i} is not a JSON object; skipped")
+            continue
+        names = [v for v in (bench.get("fullname"), bench.get("name"))
+                 if isinstance(v, str) and v]
+        if not names:
+            notes.append(f"{label}: benchmark {i} has no name; skipped")
+            continue
+        key, name = names[0], names[-1]
+        samples, unusable = baselines.samples_of(bench)
+        if unusable:
+            unusable = f"{name} {unusable}"
+        validation = baselines.validation_of(bench)
+        if validation is None:
+            unusable = f"{name} has extra_info.validation that is not an object"
+        elif validation and validation.get("passed", True) is not True:
+            unusable = f"{name} failed validation: {validation.get('details', 'no details')!s}"
+        extra = bench.get("extra_info")
+        params = extra.get("params") if isinstance(extra, Mapping) else None
+        if not isinstance(params, Mapping):
+            params = bench.get("params")
         series[key] = Series(
-            key=key, samples=tuple(float(x) for x in data or ()), unit="s", direction="lower",
-            label=str(bench.get("name") or key),
+            key=key, samples=tuple(samples), unit="s", direction="lower", label=name,
             context={"machine.cpu_model": info.get("cpu_model"),
-                     "params": dict(extra.get("params") or bench.get("params") or {})},
+                     "params": dict(params) if isinstance(params, Mapping) else {}},
             unusable=unusable)
     if not series:
         raise UserError(f"{label} holds no benchmarks")
-    load = max(info.get("load_average_start", 0.0), info.get("load_average_end", 0.0))
-    busy = ()
-    if info.get("cores") and load > BUSY_LOAD_PER_CORE * info["cores"]:
-        busy = (f"{label}: load average {load:.1f} on {info['cores']} cores while it ran; other "
-                "work slows every timing, so rerun before trusting a slowdown",)
-    return Side(label, "pytest-benchmark", series, machine_key=info.get("machine_key", ""),
-                notes=busy)
+    load = max(_finite(info.get("load_average_start")), _finite(info.get("load_average_end")))
+    cores = info.get("cores") if isinstance(info.get("cores"), int) else 0
+    if cores and load > BUSY_LOAD_PER_CORE * cores:
+        notes.append(f"{label}: load average {load:.1f} on {cores} cores while it ran; other "
+                     "work slows every timing, so rerun before trusting a slowdown")
+    key = info.get("machine_key")
+    return Side(label, "pytest-benchmark", series,
+                machine_key=key if isinstance(key, str) else "", notes=tuple(notes))
+
+
+def _finite(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return 0.0
+    return float(value)
 
 
 def fmt_pct(x: float | None) -> str:

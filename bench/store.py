@@ -4,7 +4,9 @@ A write goes to a temporary file in the same directory, is fsynced, then
 renamed into place, and the directory is fsynced: a reader sees a whole file
 or none, even when the writer is killed. Names carry the time, host, pid and a
 random part so concurrent writers (ranks, array jobs, CI shards) never collide.
-A file that does not parse is reported with its path and skipped.
+A file that does not parse, is not a regular file or is too large, and each
+record that breaks the schema, is reported with its path (and the record's
+field) and skipped; the rest of the store still reads.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import os
 import secrets
 import socket
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from bench.records import Record, RecordError, from_dict
 from kernels.errors import UserError
+from kernels.files import read_regular, write_atomic
 
 if TYPE_CHECKING:
     import pandas
@@ -30,6 +33,8 @@ ENV = "HPCPLAN_RESULTS"
 DEFAULT_DIR = "results"
 SUFFIX = ".json"
 FORMAT = "hpcplan-results"
+#: A results file larger than this is reported and skipped rather than read.
+MAX_FILE_BYTES = 64 * 2**20
 
 
 def default_root() -> Path:
@@ -67,18 +72,9 @@ class Store:
         name = f"{stamp}-{host}-{os.getpid()}-{secrets.token_hex(4)}{SUFFIX}"
         payload = {"format": FORMAT, "records": [r.to_dict() for r in records]}
         data = json.dumps(payload, indent=1, sort_keys=True, allow_nan=False).encode()
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".part", dir=self.root)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            final = self.root / name
-            os.link(tmp, final)  # never replaces an existing file: append-only
-        finally:
-            os.unlink(tmp)
-        _fsync_dir(self.root)
-        return final
+        # never replaces an existing file: append-only
+        return write_atomic(self.root / name, data, what="results file", replace=False,
+                            mode=0o600)
 
     def files(self) -> list[Path]:
         if not self.root.is_dir():
@@ -95,19 +91,21 @@ class Store:
 
     def _load_file(self, path: Path) -> list[Record]:
         try:
-            payload = json.loads(path.read_bytes())
-        except (OSError, ValueError) as exc:
-            self.problems.append(f"{path}: unreadable ({exc.__class__.__name__}: {exc}); skipped")
+            raw = read_regular(path, "results file", MAX_FILE_BYTES)
+        except UserError as exc:
+            self.problems.append(f"{exc}; skipped")
+            return []
+        try:
+            payload = json.loads(raw)
+        except (ValueError, RecursionError) as exc:
+            self.problems.append(f"{path}: unreadable ({exc.__class__.__name__}: "
+                                 f"{str(exc)[:80]}); skipped")
             return []
         if not isinstance(payload, dict) or payload.get("format") != FORMAT:
             self.problems.append(f"{path}: not an hpcplan results file; skipped")
             return []
-        records = []
-        for i, item in enumerate(payload.get("records", [])):
-            try:
-                records.append(from_dict(item))
-            except RecordError as exc:
-                self.problems.append(f"{path}: record {i}: {exc}; skipped")
+        records, problems = records_of(path, payload)
+        self.problems.extend(problems)
         return records
 
     def dataframe(self, records: Iterable[Record] | None = None) -> pandas.DataFrame:
@@ -149,9 +147,16 @@ def flatten(rec: Record) -> dict[str, Any]:
     return row
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def records_of(path: Path, payload: Mapping[str, Any]) -> tuple[list[Record], list[str]]:
+    """The valid records of one results file, and one problem line per record skipped."""
+    items = payload.get("records")
+    if not isinstance(items, list):
+        return [], [f"{path}: 'records' is not a list; skipped"]
+    records: list[Record] = []
+    problems: list[str] = []
+    for i, item in enumerate(items):
+        try:
+            records.append(from_dict(item))
+        except RecordError as exc:
+            problems.append(f"{path}: record {i}: {exc}; skipped")
+    return records, problems

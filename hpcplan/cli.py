@@ -48,6 +48,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Options and arguments that name a file or directory: an empty string there would
+#: silently mean the current directory (or the default), so it is refused.
+PATH_DESTS = {"config": "--config", "results": "--results", "out": "--out",
+              "scenario": "--scenario", "scenarios": "SCENARIO",
+              "calibrate_from": "--calibrate-from", "baseline": "--baseline",
+              "baselines": "--baselines", "csv": "--csv", "target": "--target/TARGET",
+              "current": "CURRENT", "a": "A", "b": "B", "python": "--python"}
+
+
+def check_paths(args: argparse.Namespace) -> None:
+    from kernels.errors import UserError
+
+    for dest, flag in PATH_DESTS.items():
+        value = getattr(args, dest, None)
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and not item.strip():
+                raise UserError(f"{flag} is an empty path; name a file or directory")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from kernels.errors import UserError
 
@@ -57,6 +76,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        from hpcplan import config
+
+        check_paths(args)
+        config.load(args.config)  # a named config that is missing or broken stops every command
         return int(args.func(args) or 0)
     except UserError as exc:
         print(f"hpcplan: error: {exc}", file=sys.stderr)

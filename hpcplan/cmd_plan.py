@@ -36,10 +36,8 @@ def run(args: argparse.Namespace) -> int:
     from models import loader
 
     site = config.load(args.config)
-    if args.samples < 0 or args.samples > 10_000_000:
-        from kernels.errors import UserError
-
-        raise UserError(f"--samples must be between 0 and 10000000, got {args.samples}")
+    cmd_report.check_projection_options(args)
+    cmd_run.options_from(args)  # refuse a bad --param or --repeats before anything runs
     loader.load_scenario(loader.resolve_path(args.scenario))  # fail before measuring
     root = cmd_report.results_dir(args, site)
     report.out_path(root, args.out)

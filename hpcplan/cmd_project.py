@@ -15,8 +15,6 @@ import argparse
 import json
 from typing import Any
 
-from kernels.errors import UserError
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -35,11 +33,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from hpcplan.cmd_report import check_projection_options
     from models import loader
     from models.projection import project
 
-    if args.samples < 0 or args.samples > 10_000_000:
-        raise UserError(f"--samples must be between 0 and 10000000, got {args.samples}")
+    check_projection_options(args)
     names = args.scenarios or [None]
     projections = []
     for name in names:

@@ -26,6 +26,16 @@ def add_report_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
 
 
+def check_projection_options(args: argparse.Namespace) -> None:
+    """--samples and --seed in range (shared with ``project`` and ``plan``)."""
+    from kernels.errors import UserError
+
+    if not 0 <= args.samples <= 10_000_000:
+        raise UserError(f"--samples must be between 0 and 10000000, got {args.samples}")
+    if not 0 <= args.seed < 2**63:
+        raise UserError(f"--seed must be between 0 and {2**63 - 1}, got {args.seed}")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "report", help="write the HTML report (with Markdown summary and CSV tables)",
@@ -53,6 +63,7 @@ def make(args: argparse.Namespace, root: Path) -> Any:
 def run(args: argparse.Namespace) -> int:
     from hpcplan import config
 
+    check_projection_options(args)
     site = config.load(args.config)
     _built, written = make(args, results_dir(args, site))
     print(f"report: {written.html}")

@@ -100,9 +100,8 @@ def _export(store, records: list, target: str) -> int:
     if target == "-":
         df.to_csv(sys.stdout, index=False)
         return 0
-    try:
-        df.to_csv(target, index=False)
-    except OSError as exc:
-        raise UserError(f"cannot write {target}: {exc.strerror}") from None
+    from kernels.files import write_atomic
+
+    write_atomic(target, df.to_csv(index=False), what="CSV file")
     print(f"{len(df)} record(s) written to {target}")
     return 0

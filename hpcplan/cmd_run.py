@@ -36,22 +36,10 @@ def add_measure_options(p: argparse.ArgumentParser) -> None:
 
 
 def parse_params(items: list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        if not sep or not key.isidentifier():
-            raise UserError(f"--param {item!r} is not KEY=VALUE")
-        value: Any = text
-        for cast in (int, float):
-            try:
-                value = cast(text)
-                break
-            except ValueError:
-                continue
-        if text.lower() in ("true", "false"):
-            value = text.lower() == "true"
-        out[key] = value
-    return out
+    """Typed, checked ``--param`` values (see ``bench.params``)."""
+    from bench import params
+
+    return params.parse(items)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,13 +51,15 @@ def run(args: argparse.Namespace) -> int:
 
 def options_from(args: argparse.Namespace) -> dict[str, Any]:
     """Kernel options from --param, --repeats and --target (shared with ``hpcplan plan``)."""
+    from kernels.files import path_arg
+
     options = parse_params(args.param)
     if args.repeats is not None:
-        if args.repeats < 2:
-            raise UserError(f"--repeats must be at least 2, not {args.repeats}")
+        if not 2 <= args.repeats <= 1_000_000:
+            raise UserError(f"--repeats must be between 2 and 1000000, not {args.repeats}")
         options["repeats"] = args.repeats
-    if args.target:
-        options["target"] = args.target
+    if args.target is not None:
+        options["target"] = str(path_arg(args.target, "--target"))
     return options
 
 

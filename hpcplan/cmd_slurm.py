@@ -140,10 +140,12 @@ def build_specs(args: argparse.Namespace, root: Path) -> list[Any]:
     """One validated JobSpec per node count."""
     from bench import suites as suite_registry
     from hpcplan import config
+    from hpcplan.cmd_run import options_from
     from slurm.jobs import new_job_dir
     from slurm.script import JobSpec
 
     site = config.load(args.config)
+    options_from(args)  # the job's 'hpcplan run' would refuse these; refuse them here first
     for suite in args.suites:
         if suite not in suite_registry.SUITES:
             raise UserError(f"unknown suite {suite!r}; known suites: "

@@ -82,22 +82,34 @@ def parse(data: dict[str, Any], path: Path) -> SiteConfig:
     return SiteConfig(**site, slurm=SlurmDefaults(**slurm), source=str(path))
 
 
+#: A site config larger than this is refused rather than read.
+MAX_BYTES = 1 * 2**20
+
+
 def load(explicit: str | None = None) -> SiteConfig:
-    """The site configuration in force for this invocation."""
-    candidate = explicit or os.environ.get(ENV)
-    if candidate:
+    """The site configuration in force for this invocation.
+
+    A config named by ``--config`` or ``$HPCPLAN_CONFIG`` must exist and read
+    cleanly; ``./hpcplan.toml`` is used when it is there, and then it must read
+    cleanly too. Only a regular file is read (never a pipe), up to ``MAX_BYTES``.
+    """
+    from kernels.files import read_text
+
+    candidate = explicit if explicit is not None else (os.environ.get(ENV) or None)
+    if candidate is not None:
+        origin = "--config" if explicit is not None else f"${ENV}"
+        if not candidate.strip():
+            raise UserError(f"{origin} is an empty path; name the site config file")
         path = Path(candidate)
-        if not path.is_file():
-            origin = "--config" if explicit else f"${ENV}"
+        if not path.exists():
             raise UserError(f"site config {path} (from {origin}) does not exist")
-    elif Path(LOCAL).is_file():
+    elif os.path.lexists(LOCAL):
         path = Path(LOCAL)
     else:
         return SiteConfig()
+    text = read_text(path, "site config", MAX_BYTES)
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"{path}: not valid TOML ({exc})") from None
-    except OSError as exc:
-        raise UserError(f"{path}: cannot be read ({exc.strerror})") from None
     return parse(data, path)

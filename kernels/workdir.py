@@ -6,14 +6,25 @@ behind after a time limit. Here every run writes under a new, uniquely named
 directory that carries a marker file; space and inodes are checked (statvfs)
 before the first byte is written; the directory is removed on success, failure,
 SIGINT and SIGTERM (what Slurm sends at the time limit); and ``clean`` removes
-leftovers of killed runs, touching only directories that carry the marker.
+leftovers of killed runs.
+
+``clean`` may run as an administrator on shared scratch, so nothing a user
+can put there steers it: the marker records what the creating run wrote (a
+random token also in the directory's name, host, pid, uid, start time, the
+names it creates) and must agree with the directory; only names a run writes,
+owned by the run's user, are removed and anything else is left and reported;
+removal works on open descriptors (each name listed once, examined without
+following links, sub-directories opened with O_NOFOLLOW and checked to be the
+inode examined) and never leaves the target's file system.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
+import re
 import secrets
 import signal
 import socket
@@ -27,10 +38,11 @@ from types import FrameType
 from typing import Any
 
 from kernels.errors import UserError
+from kernels.files import path_arg
 
 PREFIX = "hpcplan-run-"
 MARKER_NAME = ".hpcplan-run"
-MAGIC = "hpcplan-workdir-v1"
+MAGIC = "hpcplan-workdir-v2"
 DEFAULT_SPACE_FRACTION = 0.5
 
 
@@ -52,7 +64,7 @@ def _mib(n: float) -> str:
 
 def check_target(target: str | os.PathLike[str]) -> Path:
     """The target as an absolute path, or a UserError saying why it cannot hold a run."""
-    path = Path(target).expanduser()
+    path = path_arg(target, "target directory").expanduser()
     if not path.exists():
         raise UserError(f"target directory {str(path)!r} does not exist")
     if not path.is_dir():
@@ -112,49 +124,263 @@ def guard_space(path: str | os.PathLike[str], planned_bytes: int, planned_files:
     return s
 
 
-def _read_marker(path: Path) -> dict[str, Any] | None:
-    """The marker's contents if ``path`` is a directory that hpcplan created, else None."""
-    try:
-        if not stat.S_ISDIR(os.lstat(path).st_mode):
-            return None
-        marker = path / MARKER_NAME
-        if not stat.S_ISREG(os.lstat(marker).st_mode):
-            return None
-        with open(marker, encoding="utf-8") as fh:
-            data = json.loads(fh.read(4096))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or data.get("magic") != MAGIC:
-        return None
-    return data
+# --- what a run writes --------------------------------------------------------------
+
+#: A directory's layout: (name pattern, what the entry is) pairs, where what it is
+#: is ``None`` for a regular file or the layout of a sub-directory.
+Layout = tuple[tuple[re.Pattern[str], "Layout | None"], ...]
+
+_DATA: Layout = ((re.compile(r"data\.(?:\d{6,9}|shared)"), None),)
+#: Every name a run may create directly in its directory, and what lies below it
+#: (kernels.storage: <label>/data.NNNNNN or data.shared and the O_DIRECT probe;
+#: kernels.metadata: md-easy/rank.NNNNNN/f.NNNNNNNN and md-hard/f.NNNNNN.NNNNNNNN;
+#: bench.speed and bench.anchors: fio/fio.data). ``clean`` removes nothing else.
+RUN_ENTRIES: dict[str, Layout | None] = {
+    ".direct-probe": None,
+    "easy": _DATA,
+    "hard": _DATA,
+    "md-easy": ((re.compile(r"rank\.\d{6,9}"), ((re.compile(r"f\.\d{8,12}"), None),)),),
+    "md-hard": ((re.compile(r"f\.\d{6,9}\.\d{8,12}"), None),),
+    "fio": ((re.compile(r"fio\.data"), None),),
+}
+#: Deepest nesting the removal enters; deeper entries are left and reported.
+MAX_DEPTH = 64
+MARKER_MAX_BYTES = 4096
+_KIND_RE = re.compile(r"[a-z][a-z0-9_]{0,15}")
+_TOKEN_RE = re.compile(r"[0-9a-f]{32}")
+_STAMP_RE = re.compile(r"\d{8}T\d{6}")
+_OPEN_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 
 
-def _remove_tree(path: Path) -> None:
-    """Remove a marked directory's contents, the marker last, then the directory.
+@dataclass(frozen=True)
+class Marker:
+    """What the creating run wrote into ``.hpcplan-run``: who made the directory and what
+    it may hold. ``clean`` trusts a directory only when all of it agrees with what it sees."""
 
-    The marker goes last so an interrupted removal still leaves a directory
-    that ``clean`` recognises. Symbolic links are unlinked, never followed.
+    name: str
+    token: str
+    host: str
+    pid: int
+    uid: int
+    started: float
+    created_utc: str
+    kind: str
+    entries: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"magic": MAGIC, "name": self.name, "token": self.token, "host": self.host,
+                "pid": self.pid, "uid": self.uid, "started": self.started,
+                "created_utc": self.created_utc, "kind": self.kind,
+                "entries": list(self.entries)}
+
+    @classmethod
+    def parse(cls, data: Any) -> Marker:
+        """The marker in ``data``, or ValueError saying which field is wrong."""
+        if not isinstance(data, dict):
+            raise ValueError("its marker is not a JSON object")
+        if data.get("magic") != MAGIC:
+            if isinstance(data.get("magic"), str) and data["magic"].startswith("hpcplan-workdir"):
+                raise ValueError(f"its marker is of another version ({data['magic']!r}) that "
+                                 "does not say what the run wrote; check and remove it by hand")
+            raise ValueError("no hpcplan marker file")
+        checks: dict[str, tuple[type | tuple[type, ...], Any]] = {
+            "name": (str, lambda v: v.startswith(PREFIX)),
+            "token": (str, _TOKEN_RE.fullmatch),
+            "host": (str, bool),
+            "pid": (int, lambda v: 0 < v < 2**31),
+            "uid": (int, lambda v: 0 <= v < 2**32),
+            "started": ((int, float), lambda v: math.isfinite(v) and v > 0),
+            "created_utc": (str, _STAMP_RE.fullmatch),
+            "kind": (str, _KIND_RE.fullmatch),
+            "entries": (list, lambda v: all(isinstance(e, str) for e in v)),
+        }
+        for key, (want, ok) in checks.items():
+            value = data.get(key)
+            if isinstance(value, bool) or not isinstance(value, want) or not ok(value):
+                raise ValueError(f"its marker has no valid {key!r}")
+        unknown = set(data["entries"]) - set(RUN_ENTRIES)
+        if unknown:
+            raise ValueError(f"its marker lists entries no run writes: {sorted(unknown)[0]!r}")
+        return cls(data["name"], data["token"], data["host"], data["pid"], data["uid"],
+                   float(data["started"]), data["created_utc"], data["kind"],
+                   tuple(data["entries"]))
+
+
+def _read_marker(dfd: int, owner: int) -> Marker:
+    """The marker inside the open run directory ``dfd``; ValueError with the reason if none.
+
+    The marker must be a regular file (never a link) owned by ``owner``, the
+    directory's owner.
     """
-    stack: list[tuple[Path, bool]] = [(path, False)]
-    while stack:
-        d, visited = stack.pop()
-        if visited:
-            if d != path:
-                os.rmdir(d)
-            continue
-        stack.append((d, True))
-        with os.scandir(d) as it:
-            for entry in it:
-                if d == path and entry.name == MARKER_NAME:
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append((Path(entry.path), False))
-                else:
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(entry.path)
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path / MARKER_NAME)
-    os.rmdir(path)
+    try:
+        fd = os.open(MARKER_NAME, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                     dir_fd=dfd)
+    except OSError:
+        raise ValueError("no hpcplan marker file") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MARKER_MAX_BYTES:
+            raise ValueError("no hpcplan marker file")
+        if st.st_uid != owner:
+            raise ValueError(f"its marker belongs to uid {st.st_uid}, the directory to uid "
+                             f"{owner}")
+        raw = os.read(fd, MARKER_MAX_BYTES + 1)
+    except OSError:
+        raise ValueError("no hpcplan marker file") from None
+    finally:
+        os.close(fd)
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise ValueError("no hpcplan marker file") from None
+    return Marker.parse(data)
+
+
+class _Any:
+    """The layout of the creating run's own clean-up: every entry is its own."""
+
+
+ANY = _Any()
+
+
+def _lookup(layout: Layout | _Any, name: str) -> tuple[bool, Layout | _Any | None]:
+    if isinstance(layout, _Any):
+        return True, layout
+    for pattern, sub in layout:
+        if pattern.fullmatch(name):
+            return True, sub
+    return False, None
+
+
+def _kind(mode: int) -> str:
+    for test, word in ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a directory"),
+                       (stat.S_ISFIFO, "a pipe"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISREG, "a regular file")):
+        if test(mode):
+            return word
+    return "a device"
+
+
+@dataclass
+class _Removal:
+    """One descriptor-based removal: what it may remove, and what it left with the reason."""
+
+    device: int
+    uid: int | None  # entries owned by anyone else are left (None: the run's own clean-up)
+    remove: bool = True  # False: only decide what would be removed (dry run)
+    left: list[tuple[Path, str]] = field(default_factory=list)
+
+    def empty(self, dfd: int, where: Path, layout: Layout | _Any, depth: int = 0) -> bool:
+        """Remove what ``layout`` allows inside the open directory ``dfd``.
+
+        Names come from one listing of the descriptor; each entry is examined
+        with ``lstat`` relative to it, a sub-directory is opened relative to it
+        with O_NOFOLLOW and must be the very inode examined and on the same file
+        system, so a name swapped for a link or a mount during the removal is
+        never followed. True when nothing but the marker is left (or would be).
+        """
+        try:
+            names = sorted(os.listdir(dfd))
+        except OSError as exc:
+            self.left.append((where, f"cannot be listed ({exc.strerror})"))
+            return False
+        empty = True
+        for name in names:
+            if depth == 0 and name == MARKER_NAME:
+                continue
+            if not self._entry(dfd, where / name, name, layout, depth):
+                empty = False
+        return empty
+
+    def _entry(self, dfd: int, path: Path, name: str, layout: Layout | _Any, depth: int) -> bool:
+        """Remove one entry; True when it is gone (or would be)."""
+        known, sub = _lookup(layout, name)
+        if not known:
+            self.left.append((path, "not a name a run writes"))
+            return False
+        try:
+            st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
+        except FileNotFoundError:
+            return True
+        except OSError as exc:
+            self.left.append((path, f"cannot be examined ({exc.strerror})"))
+            return False
+        if self.uid is not None and st.st_uid != self.uid:
+            self.left.append((path, f"belongs to uid {st.st_uid}, not to the run's uid "
+                                    f"{self.uid}"))
+            return False
+        is_dir = stat.S_ISDIR(st.st_mode)
+        if isinstance(sub, _Any) and not is_dir:
+            sub = None
+        if sub is None:
+            if is_dir or (self.uid is not None and not stat.S_ISREG(st.st_mode)):
+                self.left.append((path, f"{_kind(st.st_mode)} where a run writes a regular "
+                                        "file"))
+                return False
+            return self._unlink(dfd, path, name)
+        if not is_dir:
+            self.left.append((path, f"{_kind(st.st_mode)} where a run makes a directory"))
+            return False
+        if st.st_dev != self.device:
+            self.left.append((path, "on another file system (a mount point); not entered"))
+            return False
+        if depth + 1 >= MAX_DEPTH:
+            self.left.append((path, f"nested more than {MAX_DEPTH} levels deep; not entered"))
+            return False
+        try:
+            cfd = os.open(name, _OPEN_DIR, dir_fd=dfd)
+        except FileNotFoundError:
+            return True
+        except OSError as exc:
+            self.left.append((path, f"changed during removal and is no longer a directory "
+                                    f"({exc.strerror}); not followed"))
+            return False
+        try:
+            cst = os.fstat(cfd)
+            if (cst.st_dev, cst.st_ino) != (st.st_dev, st.st_ino):
+                self.left.append((path, "was replaced during removal; not entered"))
+                return False
+            if not self.empty(cfd, path, sub, depth + 1):
+                return False
+        finally:
+            os.close(cfd)
+        if not self.remove:
+            return True
+        try:
+            os.rmdir(name, dir_fd=dfd)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            self.left.append((path, f"could not be removed ({exc.strerror})"))
+            return False
+        return True
+
+    def _unlink(self, dfd: int, path: Path, name: str) -> bool:
+        if not self.remove:
+            return True
+        try:
+            os.unlink(name, dir_fd=dfd)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            self.left.append((path, f"could not be removed ({exc.strerror})"))
+            return False
+        return True
+
+
+def _open_target(target: str | os.PathLike[str]) -> tuple[Path, int]:
+    """The directory the user named, opened (following a link the user gave on purpose)."""
+    path = path_arg(target, "target directory").expanduser()
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise UserError(f"target directory {str(path)!r} does not exist") from None
+    except NotADirectoryError:
+        raise UserError(f"target {str(path)!r} is not a directory") from None
+    except OSError as exc:
+        raise UserError(f"target directory {str(path)!r} cannot be opened: "
+                        f"{exc.strerror}") from None
+    return path, fd
 
 
 @dataclass
@@ -171,47 +397,83 @@ class WorkDir:
     is_root: bool = True
     removed: bool = False
     comm: Any = None
+    token: str = ""
 
     @classmethod
-    def create(cls, target: str | os.PathLike[str], kind: str = "io", comm: Any = None) -> WorkDir:
+    def create(cls, target: str | os.PathLike[str], kind: str = "io", comm: Any = None,
+               entries: tuple[str, ...] | None = None) -> WorkDir:
+        """``entries``: the names the run will create in the directory (default: any a
+        run may, ``RUN_ENTRIES``); ``clean`` removes only those."""
         rank = comm.Get_rank() if comm is not None else 0
-        result: tuple[str, str] = ("", "")
+        result: tuple[str, str, str] = ("", "", "")
         if rank == 0:
             try:
                 root = check_target(target)
-                result = (str(_make_dir(root, kind)), "")
+                made, token = _make_dir(root, kind, tuple(RUN_ENTRIES) if entries is None
+                                        else tuple(entries))
+                result = (str(made), token, "")
             except UserError as exc:
-                result = ("", str(exc))
+                result = ("", "", str(exc))
         if comm is not None:
             result = comm.bcast(result, root=0)
-        made, error = result
+        made, token, error = result
         if error:
             raise UserError(error)
         path = Path(made)
         st = os.lstat(path)
         return cls(target=path.parent, path=path, identity=(st.st_dev, st.st_ino),
-                   is_root=rank == 0, comm=comm)
+                   is_root=rank == 0, comm=comm, token=token)
 
     def cleanup(self, synchronise: bool = True) -> None:
-        """Remove the directory if it is still the one created (same device and inode).
+        """Remove the directory if it is still the one created (same device, inode and token).
 
-        ``synchronise`` waits for every rank first; the abort path passes False
-        so a rank that is already gone cannot hang the others.
+        Removal goes through descriptors and never leaves the directory's file
+        system. ``synchronise`` waits for every rank first; the abort path passes
+        False so a rank that is already gone cannot hang the others.
         """
         if synchronise and self.comm is not None:
             self.comm.Barrier()
         if self.removed or not self.is_root:
             self.removed = True
             return
+        replaced = UserError(f"run directory {str(self.path)!r} was replaced during the run; "
+                             f"it was left untouched")
         try:
-            st = os.lstat(self.path)
+            pfd = os.open(self.path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except FileNotFoundError:
             self.removed = True
             return
-        if (st.st_dev, st.st_ino) != self.identity or _read_marker(self.path) is None:
-            raise UserError(f"run directory {str(self.path)!r} was replaced during the run; "
-                            f"it was left untouched")
-        _remove_tree(self.path)
+        try:
+            try:
+                dfd = os.open(self.path.name, _OPEN_DIR, dir_fd=pfd)
+            except FileNotFoundError:
+                self.removed = True
+                return
+            except OSError:
+                raise replaced from None
+            try:
+                st = os.fstat(dfd)
+                if (st.st_dev, st.st_ino) != self.identity:
+                    raise replaced
+                try:
+                    marker = _read_marker(dfd, st.st_uid)
+                except ValueError:
+                    raise replaced from None
+                if marker.token != self.token:
+                    raise replaced
+                removal = _Removal(device=st.st_dev, uid=None)
+                if not removal.empty(dfd, self.path, ANY):
+                    where, why = removal.left[0]
+                    raise UserError(f"run directory {str(self.path)!r} was not fully removed: "
+                                    f"{str(where)!r} is {why}")
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(MARKER_NAME, dir_fd=dfd)
+            finally:
+                os.close(dfd)
+            with contextlib.suppress(FileNotFoundError):
+                os.rmdir(self.path.name, dir_fd=pfd)
+        finally:
+            os.close(pfd)
         self.removed = True
 
     def __enter__(self) -> WorkDir:
@@ -221,11 +483,20 @@ class WorkDir:
         self.cleanup(synchronise=exc_type is None)
 
 
-def _make_dir(root: Path, kind: str) -> Path:
-    host = socket.gethostname().split(".")[0] or "host"
+def _short_host() -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "", socket.gethostname().split(".")[0])[:32] or "host"
+
+
+def _make_dir(root: Path, kind: str, entries: tuple[str, ...]) -> tuple[Path, str]:
+    if not _KIND_RE.fullmatch(kind):
+        raise ValueError(f"run directory kind {kind!r} must be a short lower-case word")
+    unknown = set(entries) - set(RUN_ENTRIES)
+    if unknown:
+        raise ValueError(f"entries {sorted(unknown)} are not in RUN_ENTRIES")
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
     for _ in range(100):
-        name = f"{PREFIX}{kind}-{stamp}-{host}-{os.getpid()}-{secrets.token_hex(4)}"
+        token = secrets.token_hex(16)
+        name = f"{PREFIX}{kind}-{stamp}-{_short_host()}-{os.getpid()}-{token[:8]}"
         path = root / name
         try:
             os.mkdir(path, 0o755)
@@ -237,26 +508,39 @@ def _make_dir(root: Path, kind: str) -> Path:
         except OSError as exc:
             raise UserError(f"cannot create a run directory in {str(root)!r}: {exc.strerror}") \
                 from None
-        marker = {"magic": MAGIC, "host": socket.gethostname(), "pid": os.getpid(),
-                  "created_utc": stamp, "kind": kind}
+        marker = Marker(name=name, token=token, host=socket.gethostname(), pid=os.getpid(),
+                        uid=os.geteuid(), started=time.time(), created_utc=stamp, kind=kind,
+                        entries=entries)
         try:
-            fd = os.open(path / MARKER_NAME, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            fd = os.open(path / MARKER_NAME,
+                         os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                         0o644)
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(json.dumps(marker))
+                fh.write(json.dumps(marker.to_dict()))
         except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(path / MARKER_NAME)
             os.rmdir(path)
             raise UserError(f"cannot write the marker file in {str(root)!r}: {exc.strerror}") \
                 from None
-        return path
+        return path, token
     raise UserError(f"cannot find a free run directory name in {str(root)!r}")
 
 
 @dataclass
 class CleanReport:
-    """What ``clean`` did: removed run directories and (path, reason) for ones left alone."""
+    """What ``clean`` did.
+
+    ``removed``: run directories removed (or that would be, in a dry run).
+    ``skipped``: (path, reason) for directories that are not a removable run.
+    ``failed``: (path, reason) for run directories only partly removed.
+    ``left``: (path, reason) for each entry inside a run directory that was left.
+    """
 
     removed: list[Path] = field(default_factory=list)
     skipped: list[tuple[Path, str]] = field(default_factory=list)
+    failed: list[tuple[Path, str]] = field(default_factory=list)
+    left: list[tuple[Path, str]] = field(default_factory=list)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -266,6 +550,8 @@ def _pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
+    except OverflowError:
+        return False
     return True
 
 
@@ -273,37 +559,104 @@ def clean(target: str | os.PathLike[str], force: bool = False, dry_run: bool = F
           ) -> CleanReport:
     """Remove leftovers of killed runs directly inside ``target``.
 
-    Only directories named ``hpcplan-run-*`` that carry a valid marker are
-    removed; a run still alive on this host is skipped unless ``force``.
+    A directory is a leftover only when it is named ``hpcplan-run-*``, is a real
+    directory on the target's file system, and carries a marker that names it,
+    belongs to its owner and says what the run wrote. Inside, only the names a
+    run writes, owned by the run's user, are removed; anything else is left and
+    reported, and the directory with it. A run still alive on this host (same
+    host name, pid alive) is skipped unless ``force``.
     """
-    path = Path(target).expanduser()
-    if not path.exists():
-        raise UserError(f"target directory {str(path)!r} does not exist")
-    if not path.is_dir():
-        raise UserError(f"target {str(path)!r} is not a directory")
+    path, tfd = _open_target(target)
     report = CleanReport()
-    host = socket.gethostname()
-    for entry in sorted(os.scandir(path), key=lambda e: e.name):
-        if not entry.name.startswith(PREFIX):
-            continue
-        p = Path(entry.path)
-        marker = _read_marker(p)
-        if marker is None:
-            report.skipped.append((p, "no hpcplan marker file"))
-            continue
-        pid = marker.get("pid")
-        if (not force and marker.get("host") == host and isinstance(pid, int)
-                and pid != os.getpid() and _pid_alive(pid)):
-            report.skipped.append((p, f"run still alive (pid {pid}); use --force"))
-            continue
-        if not dry_run:
-            try:
-                _remove_tree(p)
-            except OSError as exc:
-                report.skipped.append((p, f"removal failed: {exc.strerror}"))
-                continue
-        report.removed.append(p)
+    try:
+        tst = os.fstat(tfd)
+        try:
+            names = sorted(n for n in os.listdir(tfd) if n.startswith(PREFIX))
+        except OSError as exc:
+            raise UserError(f"target directory {str(path)!r} cannot be listed: "
+                            f"{exc.strerror}") from None
+        for name in names:
+            _clean_one(tfd, tst.st_dev, path, name, force, dry_run, report)
+    finally:
+        os.close(tfd)
     return report
+
+
+def _clean_one(tfd: int, device: int, target: Path, name: str, force: bool, dry_run: bool,
+               report: CleanReport) -> None:
+    p = target / name
+    try:
+        st = os.stat(name, dir_fd=tfd, follow_symlinks=False)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        report.skipped.append((p, f"cannot be examined ({exc.strerror})"))
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        report.skipped.append((p, f"{_kind(st.st_mode)}, not a run directory"))
+        return
+    if st.st_dev != device:
+        report.skipped.append((p, "on another file system than the target (a mount point)"))
+        return
+    euid = os.geteuid()
+    if euid != 0 and st.st_uid != euid:
+        report.skipped.append((p, f"belongs to uid {st.st_uid}, not to this user"))
+        return
+    try:
+        dfd = os.open(name, _OPEN_DIR, dir_fd=tfd)
+    except OSError as exc:
+        report.skipped.append((p, f"changed while it was examined ({exc.strerror})"))
+        return
+    try:
+        dst = os.fstat(dfd)
+        if (dst.st_dev, dst.st_ino) != (st.st_dev, st.st_ino):
+            report.skipped.append((p, "changed while it was examined"))
+            return
+        try:
+            marker = _read_marker(dfd, st.st_uid)
+        except ValueError as exc:
+            report.skipped.append((p, str(exc)))
+            return
+        if marker.name != name:
+            report.skipped.append((p, f"its marker names another directory "
+                                      f"({marker.name!r}); a copied or forged marker"))
+            return
+        if not name.endswith(marker.token[:8]):
+            report.skipped.append((p, "its name does not carry its marker's token"))
+            return
+        if marker.uid != st.st_uid:
+            report.skipped.append((p, f"its marker names uid {marker.uid}, the directory "
+                                      f"belongs to uid {st.st_uid}"))
+            return
+        if (not force and marker.host == socket.gethostname() and marker.pid != os.getpid()
+                and _pid_alive(marker.pid)):
+            report.skipped.append((p, f"run still alive (pid {marker.pid}); use --force"))
+            return
+        layout: Layout = tuple((re.compile(re.escape(e)), RUN_ENTRIES[e])
+                               for e in marker.entries)
+        removal = _Removal(device=st.st_dev, uid=marker.uid, remove=not dry_run)
+        emptied = removal.empty(dfd, p, layout)
+        report.left.extend(removal.left)
+        if not emptied:
+            n = len(removal.left)
+            verb = ("would be" if dry_run else "was" if n == 1 else "were")
+            report.failed.append((p, f"{n} entr{'y' if n == 1 else 'ies'} that no run writes "
+                                     f"{verb} left in place"))
+            return
+        if not dry_run:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(MARKER_NAME, dir_fd=dfd)
+    finally:
+        os.close(dfd)
+    if not dry_run:
+        try:
+            os.rmdir(name, dir_fd=tfd)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            report.failed.append((p, f"removal failed: {exc.strerror}"))
+            return
+    report.removed.append(p)
 
 
 @contextlib.contextmanager

@@ -11,6 +11,7 @@ import contextlib
 import fcntl
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,38 @@ from slurm import SlurmError
 
 LEDGER_VERSION = 1
 LEDGER_NAME = "ledger.json"
+#: A ledger larger than this is refused rather than read (a ledger entry is ~1 KiB).
+MAX_BYTES = 64 * 2**20
+
+
+def read_regular_text(path: Path, what: str, limit: int = MAX_BYTES) -> str:
+    """The UTF-8 text of the regular file ``path`` (never a pipe: the open does not block),
+    up to ``limit`` bytes; FileNotFoundError if it is absent, SlurmError for anything else."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise SlurmError(f"{what} {path} cannot be read ({exc.strerror or exc})") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise SlurmError(f"{what} {path} is not a regular file")
+        if st.st_size > limit:
+            raise SlurmError(f"{what} {path} is {st.st_size} bytes, more than the {limit} "
+                             "bytes it may hold")
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            raw = fh.read(limit + 1)
+    except OSError as exc:
+        raise SlurmError(f"{what} {path} cannot be read ({exc.strerror or exc})") from None
+    finally:
+        os.close(fd)
+    if len(raw) > limit:
+        raise SlurmError(f"{what} {path} holds more than the {limit} bytes it may hold")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SlurmError(f"{what} {path} is not UTF-8 text (byte {exc.start})") from None
 
 
 class Ledger:
@@ -41,16 +74,21 @@ class Ledger:
 
     def _read(self) -> list[dict[str, Any]]:
         try:
-            data = json.loads(self.path.read_text())
+            text = read_regular_text(self.path, "job ledger")
         except FileNotFoundError:
             return []
-        except (OSError, json.JSONDecodeError) as exc:
-            raise SlurmError(f"job ledger {self.path} is unreadable: {exc}") from None
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            raise SlurmError(f"job ledger {self.path} is unreadable: {str(exc)[:80]}") from None
         if not isinstance(data, dict) or not isinstance(data.get("jobs"), list):
             raise SlurmError(f"job ledger {self.path} is not an hpcplan ledger")
-        if data.get("version", 0) > LEDGER_VERSION:
+        version = data.get("version", 0)
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise SlurmError(f"job ledger {self.path} has no integer version")
+        if version > LEDGER_VERSION:
             raise SlurmError(f"job ledger {self.path} is from a newer hpcplan; upgrade hpcplan")
-        return [j for j in data["jobs"] if isinstance(j, dict) and "job_id" in j]
+        return [j for j in data["jobs"] if isinstance(j, dict) and isinstance(j.get("job_id"), str)]
 
     def _write(self, jobs: list[dict[str, Any]]) -> None:
         text = json.dumps({"version": LEDGER_VERSION, "jobs": jobs}, indent=1, sort_keys=True)
