@@ -44,7 +44,8 @@ KINDS: dict[str, str] = {
     # network
     "net_target_s": "float", "net_sizes": "ints", "net_allreduce_sizes": "ints",
     # storage and metadata
-    "io_api": "word", "io_layout": "word", "io_block": "size", "io_transfer": "size",
+    "io_api": "word", "io_layout": "word", "io_buffer": "word", "io_block": "size",
+    "io_transfer": "size",
     "io_segments": "int", "io_fsync": "bool", "io_direct": "bool", "io_collective": "bool",
     "io_stonewall_s": "float", "io_reorder": "reorder", "io_verify": "bool",
     "io_drop_cache": "bool", "io_hints": "text", "io_hard": "bool",

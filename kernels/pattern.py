@@ -24,15 +24,14 @@ cost several percent (one cache miss per stamp), a stamp per 4 KiB does not.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import mmap
 import sys
 
 import numba
 import numpy as np
 
 import kernels.jit  # noqa: F401  (must precede the first compilation)
+from kernels.iobuf import IOBuffer
 
 _G = np.uint64(0x9E3779B97F4A7C15)
 _STAMP = np.uint64(0xD1B54A32D192ED03)
@@ -156,20 +155,21 @@ class Source:
     """Pattern data for one writer's transfers without regenerating each transfer.
 
     Holds the 1 MiB body (plus one transfer, so any phase is one contiguous
-    slice) in a page-aligned mapping; ``view`` stamps the sectors of the slice
-    for the requested offset and returns it, ready for pwrite or MPI-IO. The
-    slice is page-aligned whenever the offset is (what O_DIRECT needs).
+    slice) in a page-aligned buffer (``kernels.iobuf``: huge pages unless
+    ``buffer="pages"``); ``view`` stamps the sectors of the slice for the
+    requested offset and returns it, ready for pwrite or MPI-IO. The slice is
+    page-aligned whenever the offset is (what O_DIRECT needs).
     """
 
-    def __init__(self, transfer_bytes: int) -> None:
+    def __init__(self, transfer_bytes: int, buffer: str = "huge") -> None:
         if transfer_bytes % 8:
             raise ValueError("transfer size must be a multiple of 8 bytes")
         self.nbytes = transfer_bytes
-        size = PERIOD_BYTES + transfer_bytes
-        self._mm = mmap.mmap(-1, size)
-        self.bytes = np.frombuffer(self._mm, dtype=np.uint8)
+        self._buf = IOBuffer(PERIOD_BYTES + transfer_bytes, buffer)
+        self.kind = self._buf.kind
+        self.bytes = self._buf.array
         self._words = self.bytes.view(np.uint64)
-        self._mv = memoryview(self._mm)
+        self._mv = self._buf.view
         self._key = np.uint64(0)
         self._filled: tuple[int, int] | None = None
 
@@ -196,10 +196,8 @@ class Source:
         return self._mv[start:end]
 
     def close(self) -> None:
-        self._mv.release()
         self.bytes = self._words = np.empty(0, dtype=np.uint8)
-        with contextlib.suppress(BufferError):  # a caller still holds a view
-            self._mm.close()
+        self._buf.close()
 
 
 def warm_up() -> None:

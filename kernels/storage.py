@@ -6,7 +6,9 @@ moved / (last close end - first open start) over all ranks, fsync inside the
 window) and adds a pattern that is verified off the clock, a space guard, a
 read-back rank shift checked against the real rank placement, and a "likely
 cached" flag. It streams through one page-aligned transfer buffer per rank, so
-memory does not grow with file size.
+memory does not grow with file size; the buffers sit on huge pages by default
+so that every O_DIRECT transfer reaches the device as the same request
+whatever the page allocator did (``kernels.iobuf`` says why that matters).
 
 Pure kernel: a config and a directory in, timings and counters out. The
 directory must already be a fresh run directory (see ``kernels.workdir``).
@@ -29,6 +31,8 @@ import numpy as np
 from kernels import pattern
 from kernels.comm import or_single
 from kernels.errors import UserError
+from kernels.iobuf import KINDS as BUFFER_KINDS
+from kernels.iobuf import IOBuffer, granted_text
 from kernels.workdir import guard_space
 
 MIB = 2**20
@@ -38,7 +42,7 @@ HARD_TRANSFER_BYTES = 47008
 DIRECT_ALIGN_BYTES = mmap.PAGESIZE
 APIS = ("posix", "mpiio")
 LAYOUTS = ("fpp", "shared")
-KERNEL_VERSION = "1"
+KERNEL_VERSION = "2"  # 2: huge-page transfer buffers by default
 
 
 class StorageFault(Exception):
@@ -69,6 +73,10 @@ class IOConfig:
     ``reorder``: "auto" picks a rank shift that makes every rank read data
     written on another node (like IOR -C, but checked); "off" reads own data;
     an integer forces that shift.
+
+    ``buffer``: "huge" puts the transfer buffers on transparent huge pages
+    (one scatter-gather entry per O_DIRECT transfer, the same every run);
+    "pages" uses 4 KiB pages as IOR's and fio's malloc buffers do.
     """
 
     api: str = "posix"
@@ -88,6 +96,7 @@ class IOConfig:
     seed: int | None = None
     space_fraction: float = 0.5
     hints: tuple[tuple[str, str], ...] = ()
+    buffer: str = "huge"
 
     @classmethod
     def hard(cls, segments: int = 64, **kw: Any) -> IOConfig:
@@ -128,6 +137,8 @@ class IOConfig:
             raise UserError(f"reorder {self.reorder!r} must be 'auto', 'off' or a rank shift")
         if not 0 < self.space_fraction <= 1:
             raise UserError(f"space fraction {self.space_fraction} must be in (0, 1]")
+        if self.buffer not in BUFFER_KINDS:
+            raise UserError(f"buffer {self.buffer!r} is not one of {', '.join(BUFFER_KINDS)}")
 
     def planned_bytes(self, ranks: int) -> int:
         """Aggregate size of one iteration (files are removed between iterations)."""
@@ -262,6 +273,7 @@ class BandwidthResult:
     bytes_per_node: int = 0
     node_memory_bytes: int = 0
     compile_s: float = 0.0
+    buffer: str = ""  # the transfer buffers every rank got (kernels.iobuf.granted_text)
 
     @property
     def ok(self) -> bool:
@@ -281,12 +293,6 @@ class Clock:
 
     def __call__(self) -> float:
         return time.perf_counter() - self.offset
-
-
-def _aligned_buffer(nbytes: int) -> tuple[mmap.mmap, np.ndarray]:
-    """A page-aligned anonymous buffer (what O_DIRECT needs) and its uint8 view."""
-    buf = mmap.mmap(-1, max(nbytes, 1), flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-    return buf, np.frombuffer(buf, dtype=np.uint8, count=nbytes)
 
 
 def _errno_text(exc: BaseException) -> str:
@@ -332,8 +338,16 @@ class BandwidthRun:
             self.dir.mkdir(exist_ok=True)
         self.comm.Barrier()
         self.clock = Clock(comm)
-        self.source = pattern.Source(config.transfer_bytes)
-        self.read_mm, self.read_buf = _aligned_buffer(config.transfer_bytes)
+        self.source = pattern.Source(config.transfer_bytes, config.buffer)
+        self.rbuf = IOBuffer(config.transfer_bytes, config.buffer)
+        self.read_buf = self.rbuf.array
+        kinds = self.comm.allgather((self.source.kind, self.rbuf.kind))
+        got = "huge" if all(k == ("huge", "huge") for k in kinds) else "pages"
+        self.result.buffer = granted_text(config.buffer, got)
+        if got != config.buffer:
+            self.result.warnings.append(
+                "huge-page transfer buffers were refused on some rank; 4 KiB pages make "
+                "each O_DIRECT transfer's request shape depend on the page allocator")
         t = time.perf_counter()
         pattern.warm_up()
         self.result.compile_s = time.perf_counter() - t
@@ -461,8 +475,7 @@ class BandwidthRun:
         """Release the buffers (the numpy views must go before the mappings)."""
         self.source.close()
         self.read_buf = np.empty(0, dtype=np.uint8)
-        with contextlib.suppress(BufferError):
-            self.read_mm.close()
+        self.rbuf.close()
 
     def run(self) -> BandwidthResult:
         """All iterations: write, read, verify, remove. Faults end the run as FAILED."""
@@ -524,7 +537,7 @@ class BandwidthRun:
             flags |= os.O_DIRECT
         n = c.transfer_bytes
         src = self.source
-        rmv = memoryview(self.read_mm)[:n]
+        rmv = self.rbuf.view
         nbytes = count = 0
         hit = False
         fd = os.open(path, flags, 0o644)
@@ -555,7 +568,6 @@ class BandwidthRun:
                     raise StorageFault("fsync failed: " + _fault_message(exc, "syncing", path)) \
                         from None
         finally:
-            rmv.release()
             os.close(fd)
         return nbytes, count, hit
 
@@ -620,7 +632,7 @@ class BandwidthRun:
         c = self.cfg
         n = c.transfer_bytes
         flags = os.O_RDONLY | (os.O_DIRECT if c.direct else 0)
-        mv = memoryview(self.read_mm)[:n]
+        mv = self.rbuf.view
         fd = os.open(path, flags)
         try:
             for i, off in enumerate(self.offsets(writer)):
@@ -634,7 +646,6 @@ class BandwidthRun:
                     return (f"byte at offset {off + bad} of {path} does not match the pattern "
                             f"written by rank {writer}")
         finally:
-            mv.release()
             os.close(fd)
         return ""
 

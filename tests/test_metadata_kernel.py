@@ -80,3 +80,36 @@ def test_bad_settings() -> None:
         MDConfig.easy(0).validate()
     with pytest.raises(UserError, match="metadata mode 'medium'"):
         MDConfig(mode="medium").validate()
+
+
+def test_python_call_floor_is_measured_beside_the_rates(run_dir: Path) -> None:
+    r = run_metadata(MDConfig.easy(50), run_dir)
+    assert r.ok and 0 < r.null_call_s < 1e-3
+    assert r.floor_ops_s("stat") == pytest.approx(1 / r.null_call_s)
+    assert r.floor_ops_s("create") == pytest.approx(1 / (2 * r.null_call_s))
+
+
+def test_empty_files_are_opened_and_closed_not_read(run_dir: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # mdtest's read of an empty file is open + close; a read call would only add cost.
+    def no_read(*_args: object) -> int:
+        raise AssertionError("read called on an empty file")
+
+    monkeypatch.setattr(os, "readv", no_read)
+    assert run_metadata(MDConfig.easy(30), run_dir).ok
+    with pytest.raises(AssertionError, match="read called"):  # files with data are read
+        run_metadata(MDConfig.hard(30), run_dir)
+
+
+def test_a_fault_names_the_full_path(run_dir: Path) -> None:
+    run = MetadataRun(MDConfig.easy(20), run_dir)
+    run.setup()
+    run.phase("create")
+    victim = run.path_of(0, 5)
+    victim.unlink()
+    from kernels.metadata import MetadataFault
+
+    with pytest.raises(MetadataFault, match=f"during stat \\({victim}\\)"):
+        run.phase("stat")
+    run.teardown()
+    assert os.listdir(run_dir) == [".hpcplan-run"]
