@@ -132,7 +132,7 @@ def stream(s: Settings) -> Iterator[Line]:
         return
     hpl_n, rounds = (4000, 3) if s.quick else (10000, 2)
     ours, hpcc, elements = speed.measure(rounds, hpl_n, s.threads)
-    yield Line(f"{label} ({elements / 1e6:.1f}M elements)", "GB/s", ours, hpcc, target=0.9)
+    yield Line(f"{label} ({elements / 1e6:.1f}M elements)", "GB/s", ours, hpcc, target=0.95)
 
 
 def storage(s: Settings) -> Iterator[Line]:

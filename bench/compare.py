@@ -54,6 +54,7 @@ OUTCOME_PARAMS = frozenset({
     # the peak kernel's variant is chosen on the host; the clock is measured
     "variant", "lanes", "chains", "vector_bits", "accumulators", "measured_clock_mhz",
     "peak_at_measured_clock_gflops", "percent_of_peak_at_measured_clock",
+    "per_thread_best_sum_gbs",
 })
 
 VERDICTS = ("faster", "slower", "no significant change", "insufficient samples", "refused")

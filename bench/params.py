@@ -38,6 +38,7 @@ KINDS: dict[str, str] = {
     "repeats": "int",
     # memory, peak, compute
     "stream_elements": "int", "stream_ntimes": "int", "peak_seconds": "float",
+    "peak_variant": "word", "peak_sweep": "bool", "peak_sweep_seconds": "float",
     "gemm_n": "int", "mxp_n": "int", "mxp_nb": "int", "mxp_precision": "word",
     "mxp_grid": "word", "mxp_mem_fraction": "float", "mxp_seed": "int",
     "mxp_max_iter": "int", "mxp_diag_scale": "float",

@@ -51,6 +51,7 @@ class CpuInfo:
     flags: frozenset[str] = field(default_factory=frozenset)
     caches: tuple[CacheLevel, ...] = ()
     numa_nodes: int = 1
+    family: int | None = None  # x86 'cpu family' (25 = AMD Zen 3/Zen 4)
 
     @property
     def isa(self) -> list[str]:
@@ -137,10 +138,12 @@ def parse_cpu(cpuinfo_text: str, sys_cpu: Path, arch: str) -> CpuInfo:
         vendor = part[0]
         flags = frozenset(first.get("Features", "").split())
         sockets, cores = 1, threads  # no SMT on the Arm server cores listed above
+        family = None
     else:
         model = first.get("model name", platform.processor() or "unknown")
         vendor = first.get("vendor_id", "unknown")
         flags = frozenset(first.get("flags", "").split())
+        family = int(first["cpu family"]) if first.get("cpu family", "").isdigit() else None
         physical = {b.get("physical id", "0") for b in blocks} or {"0"}
         sockets = len(physical)
         per_socket = int(first.get("cpu cores", "0") or 0)
@@ -156,7 +159,7 @@ def parse_cpu(cpuinfo_text: str, sys_cpu: Path, arch: str) -> CpuInfo:
     numa = len(list(nodes.glob("node[0-9]*"))) or 1
     return CpuInfo(arch=arch, model=model, vendor=vendor, sockets=sockets, cores=cores,
                    threads=threads, base_mhz=base, max_mhz=max_mhz, flags=flags,
-                   caches=parse_caches(sys_cpu), numa_nodes=numa)
+                   caches=parse_caches(sys_cpu), numa_nodes=numa, family=family)
 
 
 def parse_meminfo(text: str) -> dict[str, int]:
@@ -182,6 +185,29 @@ def vector_bits(cpu: CpuInfo) -> int:
     return 128
 
 
+def registers(cpu: CpuInfo) -> int:
+    """Architectural vector registers: 32 with AVX-512 or on AArch64, else 16."""
+    return 32 if cpu.arch == "aarch64" or "avx512f" in cpu.flags else 16
+
+
+#: AMD's "cpu family" of Zen 3 and Zen 4: Zen 4 runs AVX-512 on 256-bit FMA units.
+AMD_ZEN34_FAMILY = 25
+
+
+def datapath_bits(cpu: CpuInfo) -> int:
+    """Width each FMA unit executes per cycle; below ``vector_bits`` when a wide op is split.
+
+    Zen 4 (AMD family 25 with AVX-512) executes a 512-bit FMA as two 256-bit
+    halves on its two 256-bit units: 16 FP64 FLOPs per cycle, as Zen 3 with
+    AVX2, not the 32 that "512-bit x 2 units" would claim. Zen 5 (family 26)
+    has full 512-bit units.
+    """
+    bits = vector_bits(cpu)
+    if bits > 256 and cpu.vendor == "AuthenticAMD" and cpu.family == AMD_ZEN34_FAMILY:
+        return 256
+    return bits
+
+
 def has_fma(cpu: CpuInfo) -> bool:
     return cpu.arch == "aarch64" or "fma" in cpu.flags or "avx512f" in cpu.flags
 
@@ -203,6 +229,13 @@ class Peak:
     generous_gflops: float
     formula: str
     assumptions: tuple[str, ...]
+    cores: int = 0
+    nominal_mhz: float = 0.0
+    flops_per_cycle: float = 0.0  # per core
+
+    def at_clock(self, mhz: float) -> float:
+        """The same peak (GFLOP/s) with every core at ``mhz`` instead of the nominal clock."""
+        return self.cores * mhz / 1000.0 * self.flops_per_cycle
 
 
 def theoretical_peaks(cpu: CpuInfo, fma_units: int = DEFAULT_FMA_UNITS) -> dict[str, Peak]:
@@ -213,6 +246,7 @@ def theoretical_peaks(cpu: CpuInfo, fma_units: int = DEFAULT_FMA_UNITS) -> dict[
     most FMA units the architecture family has, and bounds any honest measurement.
     """
     bits = vector_bits(cpu)
+    path = datapath_bits(cpu)
     nominal = cpu.base_mhz or cpu.max_mhz
     if nominal is None:
         return {}
@@ -222,18 +256,21 @@ def theoretical_peaks(cpu: CpuInfo, fma_units: int = DEFAULT_FMA_UNITS) -> dict[
     out = {}
     for prec, family in native_precisions(cpu).items():
         elem_bits = {"fp64": 64, "fp32": 32, "fp16": 16, "bf16": 16}[prec]
-        lanes = bits // elem_bits
+        lanes = path // elem_bits
         per_cycle = lanes * ops_per_fma * fma_units
         gflops = cpu.cores * nominal / 1000.0 * per_cycle
-        generous = cpu.cores * top / 1000.0 * lanes * ops_per_fma * max_units
+        # The ISA's lanes, not the datapath's: a bound that no split-unit guess can undercut.
+        generous = cpu.cores * top / 1000.0 * (bits // elem_bits) * ops_per_fma * max_units
+        split = f" on {path}-bit units" if path != bits else ""
         formula = (f"{cpu.cores} cores x {nominal / 1000:.3f} GHz x {lanes} lanes ({bits}-bit "
-                   f"{family}) x {ops_per_fma} (FMA) x {fma_units} FMA units "
+                   f"{family}{split}) x {ops_per_fma} (FMA) x {fma_units} FMA units "
                    f"= {gflops:.1f} GFLOP/s")
         assumptions = (
             f"FMA units per core = {fma_units} (site config 'fma_units', not probed)",
             "clock = nominal (base); turbo and AVX frequency licences not modelled",
         )
-        out[prec] = Peak(prec, gflops, generous, formula, assumptions)
+        out[prec] = Peak(prec, gflops, generous, formula, assumptions, cpu.cores, nominal,
+                         per_cycle)
     return out
 
 

@@ -23,6 +23,8 @@ def row(rec: Record) -> list[Any]:
         note = str(rec.validation.get("details", ""))[:90]
     elif rec.params.get("likely_cached"):
         note = "likely cached"
+    elif rec.validation.get("notes"):  # e.g. a noisy machine, a rate above a peak
+        note = "; ".join(str(n) for n in rec.validation["notes"])[:90]
     pct = percent_of_peak(rec)
     return [rec.name, rec.value, rec.unit, None if pct is None else round(pct, 1),
             rec.status.upper() if rec.status != "ok" else "ok", note]

@@ -4,8 +4,9 @@ LLVM tunes AVX-512 server cores to prefer 256-bit vectors (to dodge the
 frequency licence of 512-bit code on early parts). A benchmark that must show
 what the vector units deliver wants the full width, so on an AVX-512 host the
 kernels are compiled with ``-prefer-256-bit``, as ``-mprefer-vector-width=512``
-does for C. A user's own ``NUMBA_CPU_FEATURES`` always wins. Import this module
-before the first Numba compilation (each kernel module does).
+does for C. A user's own ``NUMBA_CPU_FEATURES`` (or ``NUMBA_CPU_NAME``) always
+wins. Import this module before the first Numba compilation (each kernel
+module does).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ def configure() -> str | None:
     """Apply the settings (idempotent); returns the feature string in force, if set here."""
     if os.environ.get(_ENV):
         return os.environ[_ENV]
+    if os.environ.get("NUMBA_CPU_NAME"):
+        return None  # a named target: its features are LLVM's for that CPU, not the host's
     features = full_width_features()
     if features is None:
         return None

@@ -10,11 +10,11 @@ def test_flop_count_by_hand():
     assert flops.flop_count(2, 128, 1000) == 512_000
 
 
-def test_accumulators_cover_registers():
-    assert flops.accumulators(512, 8, 32) == 8 * 16   # AVX-512 FP64: 16 zmm chains
-    assert flops.accumulators(512, 4, 32) == 16 * 16  # AVX-512 FP32
-    assert flops.accumulators(256, 8, 16) == 4 * 8    # AVX2 FP64: 8 ymm chains
-    assert flops.accumulators(128, 4, 32) == 4 * 16   # NEON FP32
+def test_default_variant_covers_registers():
+    assert flops.default_variant(512, 8, 32).width == 8 * 16   # AVX-512 FP64: 16 zmm chains
+    assert flops.default_variant(512, 4, 32).width == 16 * 16  # AVX-512 FP32
+    assert flops.default_variant(256, 8, 16).width == 4 * 8    # AVX2 FP64: 8 ymm chains
+    assert flops.default_variant(128, 4, 32).width == 4 * 16   # NEON FP32
 
 
 def test_closed_form_by_hand():
@@ -25,15 +25,15 @@ def test_closed_form_by_hand():
 
 @pytest.mark.parametrize("precision", ["fp64", "fp32"])
 def test_fma_run_matches_closed_form(precision):
-    run = flops.run_fma(precision, 64, 1000, 2)
+    run = flops.run_fma(precision, flops.Variant(8, 8), 1000, 2)
     assert run.flops == 2 * 2 * 64 * 1000
     assert run.max_rel_error <= flops.tolerance(precision)
-    assert run.seconds > 0 and len(run.thread_seconds) == 2
+    assert run.seconds > 0 and len(run.thread_seconds) == len(run.thread_cpu_seconds) == 2
 
 
 def test_fma_rejects_unknown_precision():
     with pytest.raises(UserError, match="fp16"):
-        flops.run_fma("fp16", 64, 10, 1)
+        flops.run_fma("fp16", flops.Variant(8, 8), 10, 1)
 
 
 def test_stream_byte_counting_by_hand():
@@ -62,3 +62,32 @@ def test_stream_size_rules():
     assert stream.min_elements(480 * 2**20, ranks_on_node=2) == 4 * 480 * 2**20 // 16
     with pytest.raises(UserError, match=r"at most .* elements fit"):
         stream.check_fits(10**12, 24 * 2**30)
+
+
+def test_stream_per_thread_figure_by_hand():
+    # two threads of 500 elements; thread 1 was delayed in repetition 2 (a busy neighbour)
+    tt = {k: ((9.0, 1e-6, 2e-6), (9.0, 4e-6, 1e-6)) for k in stream.KERNELS}
+    run = stream.StreamRun(elements=1000, ntimes=3, threads=2,
+                           times={k: (9.0, 4e-6, 2e-6) for k in stream.KERNELS},
+                           errors={"a": 0.0}, compile_s=0.0, thread_times=tt,
+                           thread_elements=(500, 500))
+    # the figure: all threads at once, the best repetition's slowest thread
+    assert run.best_gbs("triad") == pytest.approx(24 * 1000 / 2e-6 / 1e9)
+    assert run.rates_gbs("copy")[1] == pytest.approx(16 * 1000 / 4e-6 / 1e9)
+    # diagnostic: each thread's bytes over its own best time (first excluded), summed
+    assert run.per_thread_gbs("triad") == pytest.approx((24 * 500 / 1e-6 * 2) / 1e9)
+
+
+def test_stream_shares_start_on_cache_lines():
+    cuts = stream.shares(1_000_003, 3)
+    assert cuts[0] == 0 and cuts[-1] == 1_000_003 and len(cuts) == 4
+    assert all(c % stream.ALIGN_ELEMENTS == 0 for c in cuts[:-1])
+    assert cuts == sorted(set(cuts))
+
+
+def test_stream_two_threads_validate_and_time_each_share():
+    run = stream.run_stream(200_003, ntimes=3, threads=2)
+    assert run.valid and run.threads == 2 and sum(run.thread_elements) == 200_003
+    for k in stream.KERNELS:
+        assert len(run.thread_times[k]) == 2 and all(len(t) == 3 for t in run.thread_times[k])
+        assert run.per_thread_gbs(k) >= run.best_gbs(k) > 0

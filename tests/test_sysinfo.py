@@ -80,3 +80,28 @@ def test_this_machine_probes():
     assert m.cpu.cores >= 1 and m.memory_bytes > 0
     sw = sysinfo.software_versions(with_mpi=False)
     assert sw["numpy"] and sw["python"]
+
+
+def test_zen4_runs_avx512_on_256_bit_units():
+    """AMD family 25 with AVX-512 (Zen 4): 16 FP64 FLOPs per cycle per core, not 32."""
+    m = probe("x86_zen4")
+    cpu = m.cpu
+    assert (cpu.vendor, cpu.family, cpu.cores) == ("AuthenticAMD", 25, 2)
+    assert sysinfo.vector_bits(cpu) == 512 and sysinfo.datapath_bits(cpu) == 256
+    assert sysinfo.registers(cpu) == 32
+    assert cpu.base_mhz == pytest.approx(2596.146)  # no GHz in the model name, no cpufreq
+    fp64 = m.peaks["fp64"]
+    assert fp64.flops_per_cycle == 4 * 2 * 2
+    assert fp64.gflops == pytest.approx(2 * 2.596146 * 4 * 2 * 2)
+    assert fp64.at_clock(3650.0) == pytest.approx(2 * 3.65 * 16)
+    assert "on 256-bit units" in fp64.formula
+    # the generous bound keeps the ISA's lanes: no guess about units can fail a real rate
+    assert fp64.generous_gflops == pytest.approx(2 * 2.596146 * 1.6 * 8 * 2 * 2)
+
+
+def test_datapath_is_the_isa_width_elsewhere():
+    for name in ("x86_avx512", "x86_avx2", "aarch64"):
+        cpu = probe(name).cpu
+        assert sysinfo.datapath_bits(cpu) == sysinfo.vector_bits(cpu)
+    p = probe("x86_avx512").peaks["fp64"]
+    assert p.at_clock(p.nominal_mhz) == pytest.approx(p.gflops)

@@ -76,14 +76,15 @@ def test_peak(benchmark: Any, machine: Any, threads: int, precision: str) -> Non
     from kernels import flops
 
     cpu = machine.cpu
-    registers = 32 if cpu.arch == "aarch64" or "avx512f" in cpu.flags else 16
     itemsize = 8 if precision == "fp64" else 4
-    width = flops.accumulators(sysinfo.vector_bits(cpu), itemsize, registers)
-    flops.compile_kernel(precision, width)
+    # A fixed variant, never swept: two CI runs must time the same code.
+    variant = flops.default_variant(sysinfo.vector_bits(cpu), itemsize, sysinfo.registers(cpu))
+    width = variant.width
+    flops.compile_kernel(precision, variant)
     tol = flops.tolerance(precision)
 
     def once() -> tuple[dict[str, float], bool, str]:
-        run = flops.run_fma(precision, width, PEAK_ITERATIONS, threads)
+        run = flops.run_fma(precision, variant, PEAK_ITERATIONS, threads)
         ok = run.max_rel_error <= tol
         return ({f"compute.peak.{precision}": run.gflops}, ok,
                 f"closed form matched within {tol:.1e}" if ok else

@@ -6,7 +6,7 @@ HPCC runs StarSTREAM with one MPI process per core; its figure is per process,
 so the node's bandwidth is StarSTREAM x processes. HPCC sizes the STREAM vectors
 from the HPL problem (``--hpl-n``); our kernel runs in one process with one
 thread per core on the same total array size. Runs alternate; medians are
-compared. Target (issue 2): Triad >= 0.9x.
+compared. Target (issues 2, 16): Triad >= 0.95x, on AMD as on Intel.
 HPCC also runs HPL, FFT, PTRANS and RandomAccess, so each of its rounds takes
 minutes; install an optimised BLAS (``apt-get install libopenblas0-pthread``)
 to shorten its HPL phase.
@@ -106,7 +106,7 @@ def main() -> None:
           f"{procs} threads, {elements:,} elements "
           f"({3 * 8 * elements / 2**20:.0f} MiB in all; "
           f"LLC {machine.cpu.llc_bytes / 2**20:.0f} MiB)")
-    print(ratio_line("STREAM triad vs HPCC StarSTREAM", mine, hpcc, "GB/s", target=0.9))
+    print(ratio_line("STREAM triad vs HPCC StarSTREAM", mine, hpcc, "GB/s", target=0.95))
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,37 @@
+"""Running a ``nogil`` kernel on several Python threads at once.
+
+Why Python threads rather than Numba's ``parallel=True``: each thread times
+its own share (per-thread CPU and wall time tell a busy neighbour from a slow
+kernel), and waiting threads block in the kernel instead of spinning. On a
+small shared node the OpenMP runtime's spin-waiting workers took cycles from
+the very threads they waited for (STREAM fell to a fifth of HPCC's figure with
+a second process on the node).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+
+def on_threads(work: Callable[[int], None], threads: int) -> None:
+    """Run ``work(t)`` for t in 0..threads-1, released together; re-raise the first error."""
+    barrier = threading.Barrier(threads)
+    errors: list[BaseException] = []
+
+    def run(t: int) -> None:
+        try:
+            barrier.wait()
+            work(t)
+        except BaseException as exc:  # re-raised in the caller's thread
+            errors.append(exc)
+            barrier.abort()
+
+    pool = [threading.Thread(target=run, args=(t,)) for t in range(threads)]
+    for th in pool:
+        th.start()
+    for th in pool:
+        th.join()
+    if errors:
+        raise next((e for e in errors if not isinstance(e, threading.BrokenBarrierError)),
+                   errors[0])
