@@ -98,12 +98,108 @@ def peak_gflops(rec: Record) -> float | None:
     return None
 
 
-def note(rec: Record) -> str:
+#: a GFLOP/s figure outside this share of its theoretical peak is flagged for checking
+PLAUSIBLE_PEAK = (0.50, 1.10)
+#: two precisions of one CPU whose measured ratio is off their lane ratio by more than this
+#: factor are flagged (FP32 has twice FP64's lanes: 2x expected, 1.6x..2.5x passes)
+LANE_RATIO_TOLERANCE = 1.25
+
+
+def _mib(n: float) -> str:
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:,.3g} {unit}"
+    return f"{n:,.0f} B"
+
+
+def notes(rec: Record) -> list[str]:
+    """What the record itself says about how to read it: variant, file sizes, cache state,
+    noise. Failed, aborted and unavailable records give their reason instead."""
     if rec.status != "ok":
-        return str(rec.validation.get("details", ""))[:160]
-    if rec.params.get("likely_cached"):
-        return "likely cached (read of data this node just wrote)"
-    return ""
+        return [str(rec.validation.get("details", ""))[:200]]
+    p, out = rec.params, []
+    if isinstance(p.get("label"), str):
+        out.append(p["label"])  # e.g. the IO500-style score is a variant, not an IO500 result
+    if isinstance(p.get("variant"), str) and " " in p["variant"]:
+        out.append(p["variant"])
+    if isinstance(p.get("block_bytes"), int):
+        xfer = p.get("transfer_bytes")
+        out.append(f"{_mib(p['block_bytes'])} per rank" + (
+            f" in {_mib(xfer)} transfers" if isinstance(xfer, int) else "") + (
+            ", O_DIRECT" if p.get("direct") else "") + (", fsync" if p.get("fsync") else ""))
+    if isinstance(p.get("files_per_rank"), int):
+        size = p.get("file_bytes")
+        out.append(f"{p['files_per_rank']:,} files per rank" + (
+            f" of {_mib(size)}" if isinstance(size, int) else "") + (
+            " (small files)" if isinstance(size, int) and 0 < size < 65536 else ""))
+    if p.get("likely_cached"):
+        out.append("likely cached (read of data this node just wrote)")
+    elif rec.name.endswith(".read") and "drop_cache" in p:
+        out.append("page cache drop requested before reading" if p["drop_cache"] else
+                   "page cache not dropped before reading")
+    for w in p.get("warnings") or ():
+        out.append(str(w))
+    for n in rec.validation.get("notes") or ():
+        out.append(str(n))
+    return list(dict.fromkeys(x for x in out if x))
+
+
+def note(rec: Record) -> str:
+    return "; ".join(notes(rec))
+
+
+def clock_text(rec: Record) -> str:
+    """The clock a theoretical peak assumes, and the share at the measured clock if known."""
+    p = rec.params
+    nominal = p.get("nominal_clock_mhz") or rec.machine.get("base_mhz")
+    text = (f"at {float(nominal) / 1000:.2f} GHz nominal clock" if isinstance(nominal, int | float)
+            and nominal > 0 else "clock unknown")
+    at = p.get("percent_of_peak_at_measured_clock")
+    mhz = p.get("measured_clock_mhz")
+    if isinstance(at, int | float) and isinstance(mhz, int | float) and mhz > 0:
+        text += f"; {at:.1f}% at the measured {mhz / 1000:.2f} GHz"
+    return text
+
+
+def checks(g: MachineGroup) -> dict[tuple[str, int, int], list[str]]:
+    """Anomaly flags per (name, nodes, ranks) of the newest ok records: a GFLOP/s figure
+    below 50 % or above 110 % of its theoretical peak, and two peak precisions of one CPU
+    whose measured ratio disagrees with the ratio of their theoretical peaks (lanes)."""
+    out: dict[tuple[str, int, int], list[str]] = {}
+    newest = [r for r in latest(g.records) if r.status == "ok" and r.value is not None]
+    lo, hi = PLAUSIBLE_PEAK
+    for rec in newest:
+        peak = peak_gflops(rec)
+        if not peak:
+            continue
+        share = float(rec.value) / peak  # type: ignore[arg-type]
+        if share < lo:
+            why = ("a solve at this size is bound by memory and pivoting: use a larger n before "
+                   "calibrating from it" if rec.name.startswith(("compute.mxp.", "compute.hpl.",
+                                                                 "compute.solve."))
+                   else "a busy or throttled machine, too few threads, or a peak formula too "
+                        "high")
+            out.setdefault((rec.name, rec.nodes, rec.ranks), []).append(
+                f"CHECK: {100 * share:.0f}% of the theoretical peak (below {100 * lo:.0f}%): "
+                + why)
+        elif share > hi:
+            out.setdefault((rec.name, rec.nodes, rec.ranks), []).append(
+                f"CHECK: {100 * share:.0f}% of the theoretical peak (above {100 * hi:.0f}%): "
+                "the peak formula is too low (FMA units, vector width or clock)")
+    peaks = {(precision_of(r), r.nodes, r.ranks): r for r in newest
+             if r.name.startswith("compute.peak.") and peak_gflops(r)}
+    for (prec, nodes, ranks), rec in peaks.items():
+        for (other, n2, r2), rec2 in peaks.items():
+            if (n2, r2) != (nodes, ranks) or PRECISIONS.index(other) <= PRECISIONS.index(prec):
+                continue
+            measured = float(rec2.value) / float(rec.value)  # type: ignore[arg-type]
+            lanes = peak_gflops(rec2) / peak_gflops(rec)  # type: ignore[operator]
+            if not 1 / LANE_RATIO_TOLERANCE <= measured / lanes <= LANE_RATIO_TOLERANCE:
+                text = (f"CHECK: {other.upper()}/{prec.upper()} measured {measured:.2f}x against "
+                        f"{lanes:.2f}x from their lanes: one of the two figures is off")
+                for key in ((rec.name, nodes, ranks), (rec2.name, nodes, ranks)):
+                    out.setdefault(key, []).append(text)
+    return out
 
 
 def _order(records: Sequence[Record]) -> dict[str, tuple[int, int]]:
@@ -132,21 +228,26 @@ def change(values: Sequence[float]) -> float | None:
 
 
 def latest_rows(g: MachineGroup) -> list[dict[str, Any]]:
-    """Per benchmark: the newest figure, per node, against the theoretical peak, and its history."""
+    """Per benchmark: the newest figure, per node, against the theoretical peak (with the clock
+    it assumes), its history, its own notes and any anomaly flag."""
     ok: dict[tuple[str, int, int], list[float]] = {}
     for rec in sorted(g.records, key=lambda r: r.timestamp):
         if rec.status == "ok" and rec.value is not None:
             ok.setdefault((rec.name, rec.nodes, rec.ranks), []).append(float(rec.value))
+    flags = checks(g)
     rows = []
     for rec in latest(g.records):
         peak = peak_gflops(rec)
         pct = 100.0 * rec.value / peak if rec.value is not None and peak else None
         per_node = (rec.value / rec.nodes if rec.value is not None and rec.nodes > 1
                     and rec.unit in THROUGHPUT_UNITS else None)
-        past = ok.get((rec.name, rec.nodes, rec.ranks), [])
+        key = (rec.name, rec.nodes, rec.ranks)
+        past = ok.get(key, [])
         rows.append({"benchmark": rec.name, "value": rec.value, "unit": rec.unit,
                      "per_node": per_node, "percent_of_peak": pct, "peak_gflops": peak,
+                     "clock": clock_text(rec) if pct is not None else "",
                      "nodes": rec.nodes, "ranks": rec.ranks, "status": rec.status,
+                     "check": "; ".join(flags.get(key, [])) if rec.status == "ok" else "",
                      "note": note(rec), "ok_results": len(past),
                      "change_vs_earlier_median": change(past) if rec.status == "ok" else None,
                      "timestamp": rec.timestamp, "run_id": rec.run_id,

@@ -8,21 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from hpcplan import projection_tables as pt
 from hpcplan import report_measured as rm
-
-
-def answer_lines(p: Any) -> list[str]:
-    """One sentence per target: met or not, when, how likely, at what power."""
-    out = []
-    for t in p.targets:
-        verdict = "met at P50" if pt.met_at_p50(t) else "NOT met at P50"
-        out.append(f"{t.name} (> {t.threshold_text}) by {t.deadline}: {verdict} "
-                   f"(P50 {pt.date(t.p50_date)}, P90 {pt.date(t.p90_date)}); probability "
-                   f"{pt.pct(t.probability_by_deadline)} by the deadline; P50 at the deadline "
-                   f"{pt.num(t.value_at_deadline_p50, t.unit)}; facility power at the P50 date "
-                   f"{pt.num(t.power_at_p50_mw, 'MW')}.")
-    return out
 
 
 def measurement_line(r: Any) -> str:
@@ -71,46 +57,81 @@ def measured_rows(g: Any) -> list[list[Any]]:
     for row in rm.latest_rows(g):
         pct, ch = row["percent_of_peak"], row["change_vs_earlier_median"]
         rows.append([row["benchmark"], fmt_value(row["value"]), row["unit"],
-                     "" if pct is None else f"{pct:.1f}%", row["nodes"], row["ranks"],
-                     "ok" if row["status"] == "ok" else row["status"].upper(),
-                     row["ok_results"], "" if ch is None else f"{ch * 100:+.1f}%", row["note"]])
+                     "" if pct is None else f"{pct:.1f}%", row["clock"], row["nodes"],
+                     row["ranks"], "ok" if row["status"] == "ok" else row["status"].upper(),
+                     row["check"], row["ok_results"], "" if ch is None else f"{ch * 100:+.1f}%",
+                     row["note"]])
     return rows
 
 
-MEASURED_HEADERS = ("benchmark", "value", "unit", "% of peak", "nodes", "ranks", "status",
-                    "ok results stored", "newest vs earlier median", "note")
+MEASURED_HEADERS = ("benchmark", "value", "unit", "% of theoretical peak", "clock assumed",
+                    "nodes", "ranks", "status", "check", "ok results stored",
+                    "newest vs earlier median", "notes")
 
 
-def markdown(r: Any, html: Path, csvs: Sequence[Path]) -> str:
+def _md_blocks(blocks: Sequence[Any], html: str, files: dict[str, str]) -> list[str]:
+    from hpcplan import report_sections as rs
+
+    out: list[str] = []
+    for b in blocks:
+        if isinstance(b, rs.Card):
+            out += [f"### {b.title}", "", f"**{b.verdict}**", ""]
+            out += [f"- {label}: {value}" for label, value in b.rows]
+        elif isinstance(b, rs.Para):
+            prefix = {"caveat": "**Caveat.** ", "warning": "**Warning.** "}.get(b.kind, "")
+            text = b.text.removeprefix("Caveat: ") if b.kind == "caveat" else b.text
+            out.append(prefix + text)
+        elif isinstance(b, rs.Bullets):
+            if b.title:
+                out += [f"**{b.title}**", ""]
+            out += [f"{i + 1}. {x}" if b.kind == "ordered" else f"- {x}"
+                    for i, x in enumerate(b.items)]
+        elif isinstance(b, rs.Heading):
+            out.append(f"### {b.title}")
+        elif isinstance(b, rs.TableBlock):
+            t = b.table
+            out += [f"**{t.title}**", "", md_table(t.headers, t.rows)]
+            extra = [t.note] if t.note else []
+            if b.csv in files:
+                extra.append(f"CSV: {files[b.csv]}")
+            if extra:
+                out += ["", " ".join(extra)]
+        elif isinstance(b, rs.FigureBlock):
+            f = b.figure
+            out.append(f"**Figure: {f.title}.** {f.description} ({f.caption} In {html}#{f.id}"
+                       + (f"; data: {files[f.csv]}" if f.csv in files else "") + ".)")
+        elif isinstance(b, rs.Code):
+            out += [f"{b.title}:" if b.title else "", "", "```toml", b.text.rstrip("\n"), "```"]
+        elif isinstance(b, rs.Box):
+            out += [f"### {b.title}", "", *_md_blocks(b.blocks, html, files)]
+            continue
+        out.append("")
+    return out
+
+
+def markdown(r: Any, html: Path, files: dict[str, str]) -> str:
+    """The same sections as the page, in the same order, as Markdown (figures by finding)."""
+    from hpcplan import report_sections as rs
+
     p = r.projection
     out = [f"# hpcplan report: {p.scenario_name}", "",
            f"Generated {r.generated} by hpcplan {r.version}"
-           + (f" (commit {r.commit[:12]})" if r.commit else "")
+           + (f" (commit {r.commit})" if r.commit else " (commit unknown)")
            + f"; scenario {p.scenario_file}; "
            + (f"{p.samples:,} Monte Carlo samples, seed {p.seed}." if p.samples else
-              "deterministic run only."),
-           "", f"Full report with figures: {html.name}", "", "## Answer", ""]
-    out += [f"- {line}" for line in answer_lines(p)]
-    out += ["", "## Targets", ""]
-    t = pt.targets(p)
-    out += [md_table(t.headers, t.rows), "", t.note]
-    if p.storage_fill:
-        out += ["", "## Storage", "", *pt.storage_lines(p)]
-    out += ["", "## Measurements", "", measurement_line(r)]
-    for g in r.groups:
-        out += ["", f"### {g.label}", "", rm.describe_machine(g.machine), "",
-                md_table(MEASURED_HEADERS, measured_rows(g))]
-    out += ["", "## Calibration", "", calibration_line(r)]
-    if r.calibration:
-        if r.calibration.changes:
-            c = pt.calibration(p)
-            out += ["", md_table(c.headers, c.rows)]
-        out += [f"- note: {n}" for n in r.calibration.notes]
-    if p.warnings:
-        out += ["", "## Warnings", ""] + [f"- {w}" for w in p.warnings]
-    out += ["", "## Files", "", f"- {html.name}: the full report (open in a browser)"]
-    out += [f"- {c.name}" for c in csvs]
-    return "\n".join(out) + "\n"
+              "deterministic run only.")
+           + f" Results: {r.results_dir}", "",
+           f"Full report with figures: {html.name}", ""]
+    box = rs.calibration_box(r)
+    if box is not None:
+        out += _md_blocks([box], html.name, files)
+    for s in rs.sections(r):
+        out += [f"## {s.title}", ""]
+        out += _md_blocks(s.blocks, html.name, files)
+    out += ["## Files and provenance", ""]
+    out += [f"- {line}" for line in rs.provenance_lines(r, files)]
+    out += [f"- {html.name}: the full report (open in a browser)"]
+    return "\n".join(out).rstrip("\n") + "\n"
 
 
 def csv_tables(r: Any) -> dict[str, list[dict[str, Any]]]:
@@ -153,7 +174,29 @@ def csv_tables(r: Any) -> dict[str, list[dict[str, Any]]]:
     measurements = [{"machine": g.label, **row} for g in r.groups for row in rm.latest_rows(g)]
     return {"targets": targets, "series": series, "drivers": drivers, "inputs": inputs,
             "sources": sources, "constraints": constraints, "calibration": calibration,
-            "measurements": measurements, "runs": rm.runs(r.groups), **_decision_tables(p)}
+            "measurements": measurements, "runs": rm.runs(r.groups), **_decision_tables(p),
+            **_plan_tables(r)}
+
+
+def _plan_tables(r: Any) -> dict[str, list[dict[str, Any]]]:
+    """Power by system per month (point run), shedding in merit order, the world check."""
+    p, f = r.projection, r.facts
+    power = []
+    if f is not None:
+        for i, month in enumerate(f.months):
+            row: dict[str, Any] = {"month": month}
+            for s in f.power:
+                row[f"{s.system}_installed_mw"] = float(s.installed_mw[i])
+                row[f"{s.system}_switched_off_mw"] = float(s.shed_mw[i])
+            row["total_installed_mw"] = float(f.total_mw[i])
+            env = float(f.envelope_mw[i])
+            row["envelope_mw"] = env if env != float("inf") else None
+            power.append(row)
+    shedding = [{"deployment": s.deployment, "system": s.system,
+                 "gflops_per_w": s.gflops_per_w, "off_in_point_run": s.point_months,
+                 "share_of_samples_off_worst_month": s.p_any_month} for s in p.shedding]
+    world = [asdict(y) for y in p.world.years] if p.world is not None else []
+    return {"power": power, "shedding": shedding, "world": world}
 
 
 def _decision_tables(p: Any) -> dict[str, list[dict[str, Any]]]:
@@ -177,8 +220,13 @@ EMPTY_HEADERS = {
                 "swing_months", "value_low", "value_high"),
     "calibration": ("key", "old", "new", "evidence"),
     "measurements": ("machine", "benchmark", "value", "unit", "per_node", "percent_of_peak",
-                     "peak_gflops", "nodes", "ranks", "status", "note", "ok_results",
-                     "change_vs_earlier_median", "timestamp", "run_id", "job_id"),
+                     "peak_gflops", "clock", "nodes", "ranks", "status", "check", "note",
+                     "ok_results", "change_vs_earlier_median", "timestamp", "run_id", "job_id"),
+    "power": ("month", "total_installed_mw", "envelope_mw"),
+    "shedding": ("deployment", "system", "gflops_per_w", "off_in_point_run",
+                 "share_of_samples_off_worst_month"),
+    "world": ("year", "rmax_p10_pf", "rmax_p50_pf", "rmax_p90_pf", "top1_trend_pf",
+              "top10_trend_pf", "band", "p_above_top1", "p_top10"),
     "runs": ("run_id", "started", "machine", "host", "node_list", "job_id", "job_state", "ranks",
              "nodes", "ok", "not_ok", "commit", "software"),
     "counterfactuals": ("target", "key", "label", "kind", "p50_date", "probability_by_deadline",

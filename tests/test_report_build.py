@@ -144,18 +144,140 @@ def test_html_is_self_contained_and_answers(built):
     r, written = built
     html = written.html.read_text()
     assert html.startswith("<!DOCTYPE html>")
-    # nothing to fetch: every src is inline data, no stylesheet or script links
-    srcs = re.findall(r'src="([^"]*)"', html)
-    assert len(srcs) == 2 + 4 and all(s.startswith("data:image/svg+xml;base64,") for s in srcs)
+    # nothing to fetch: no <img>, no stylesheet or script links, figures are inline <svg>
+    assert "<img" not in html and not re.findall(r'\ssrc="', html)
     assert not re.search(r"<link\b|https?://(?!www\.w3\.org)", html.split("<body>")[1])
-    assert 'id="targets"' in html and "1000 PF mixed precision" in html
+    figures = re.findall(r'<figure id="([^"]+)"><div class="chartbox"><svg\b[^>]*>'
+                         r'<title id="[^"]+">([^<]+)</title><desc id="[^"]+">([^<]+)</desc>',
+                         html)
+    expected = [f.id for f in r.figures] + [f.id for g in r.groups for f in r.group_figures[g.key]]
+    assert [f[0] for f in figures] == expected
+    assert [f.id for f in r.figures] == ["fig-probability", "fig-compute", "fig-power",
+                                         "fig-storage", "fig-world", "fig-tornado"]
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    assert len(ids) == len(set(ids)), "an id repeats: figures' SVG ids must be prefixed"
+    assert 'id="targets-table"' in html and "1000 PF mixed precision" in html
     t = r.projection.targets[0]
     assert f"{t.probability_by_deadline * 100:.0f}%" in html and t.deadline in html
-    for section in ("drivers", "constraints", "measured", "calibration", "inputs", "runs",
-                    "definitions"):
+    for section in ("answer", "targets", "power", "storage", "world", "drivers",
+                    "constraints-table", "measured", "calibration", "inputs", "runs",
+                    "definitions", "files", "caveat"):
         assert f'id="{section}"' in html
     assert "1001" in html and "amd[01-04]" in html  # job ids and node lists of the runs
     assert "UNAVAILABLE" in html and "FAILED" in html
+    # provenance: the commit and the absolute results path
+    assert str(r.results_dir) in html and r.results_dir.is_absolute()
+    assert r.commit is None or r.commit in html
+
+
+def html_unescape(text: str) -> str:
+    import html
+
+    return html.unescape(text)
+
+
+def test_first_page_per_target(built):
+    r, written = built
+    html = written.html.read_text()
+    cards = re.findall(r'<div class="card ([a-z-]+)" data-target="([^"]+)" data-status="\1">'
+                       r'(.*?)</dl></div>', html, re.S)
+    assert [c[1] for c in cards] == [t.key for t in r.projection.targets]
+    for (status, _key, body), t in zip(cards, r.projection.targets, strict=True):
+        text = html_unescape(re.sub(r"<[^>]+>", " ", body))
+        # words and a symbol carry the verdict, not only the colour
+        assert {"held": "\u2714 Reached", "not-held": "\u26a0 Reached",
+                "missed": "\u2716 NOT reached"}[status] in text
+        for label in ("plan's reading", "other reading", "P(by deadline)", "P(kept)",
+                      "binding constraint", "top lever"):
+            assert label in text, label
+        assert f"{t.probability_kept * 100:.0f}% reached and held to {t.sustain_until}" in text
+    caveat = re.search(r'<p class="caveat" id="caveat">(.*?)</p>', html).group(1)
+    p = r.projection
+    n_assumed = sum(i.provenance in ("assumption", "unsourced") for i in p.inputs)
+    assert f"Caveat: {n_assumed} of the {len(p.inputs)} uncertain inputs are assumptions" \
+        in caveat
+
+
+def test_calibration_box_exactly_when_nothing_is_calibrated(built, tmp_path):
+    r, written = built
+    assert not r.calibrated  # the test records carry no node-type tag
+    html = html_unescape(written.html.read_text())
+    box = re.search(r'<section class="action" id="calibrate">(.*?)</section>', html, re.S)
+    assert box, "no calibration box although nothing is calibrated"
+    text = box.group(1)
+    assert "hpcplan.toml" in text and "[site]" in text and 'node_type = "' in text
+    deployed = {d.node_type for d in r.scenario.deployments}
+    assert deployed <= set(r.scenario.catalogue)
+    for name in deployed:  # the valid values, from the scenario's catalogue
+        assert name in text
+    chosen = re.search(r'node_type = "([^"]+)"', text).group(1)
+    assert chosen in deployed
+    assert "laptop" in text and "virtual machine" in text
+    md = written.markdown.read_text()
+    assert "```toml" in md and f'node_type = "{chosen}"' in md
+    # calibrated: no box
+    out = tmp_path / "cal.html"
+    assert main(["report", "--results", str(FIXTURES / "results"), "--scenario",
+                 str(FIXTURES / "small.toml"), "--samples", "0", "--out", str(out)]) == 0
+    assert 'id="calibrate"' not in out.read_text()
+
+
+def test_measurement_honesty(tmp_path):
+    """A figure off its theoretical peak, precisions against their lane ratio, the records'
+    own notes (IO500 variant, small files, cache state) in the table."""
+    store = Store(tmp_path / "res")
+    peaks = {"theoretical_peak_gflops": 7168.0, "nominal_clock_mhz": 2000.0,
+             "measured_clock_mhz": 2500.0, "percent_of_peak_at_measured_clock": 10.4}
+    store.write([
+        rec("compute.peak.fp64", 932.0, "GFLOP/s", XEON, 1, "odd", params=peaks),
+        rec("compute.peak.fp32", 16773.0, "GFLOP/s", XEON, 1, "odd",
+            params={"theoretical_peak_gflops": 14336.0}),
+        rec("storage.io500.score", 8.2, "score", XEON, 1, "odd",
+            params={"variant": True, "label": "IO500-style variant, not an official IO500 "
+                                              "result"}),
+        rec("metadata.hard.create", 11808.0, "ops/s", XEON, 1, "odd",
+            params={"files_per_rank": 2000, "file_bytes": 3901}),
+        rec("storage.easy.read", 1973.0, "MiB/s", XEON, 1, "odd",
+            params={"block_bytes": 2**27, "transfer_bytes": 2**20, "likely_cached": True}),
+    ])
+    r = report.build(tmp_path / "res", None, samples=0)
+    rows = {x["benchmark"]: x for x in report_measured.latest_rows(r.groups[0])}
+    fp64, fp32 = rows["compute.peak.fp64"], rows["compute.peak.fp32"]
+    assert "below 50%" in fp64["check"] and "above 110%" in fp32["check"]
+    assert "lanes" in fp64["check"] and "lanes" in fp32["check"]  # 18x against 2x
+    assert fp64["clock"] == "at 2.00 GHz nominal clock; 10.4% at the measured 2.50 GHz"
+    assert "not an official IO500 result" in rows["storage.io500.score"]["note"]
+    assert "2,000 files per rank of 3.81 KiB (small files)" in rows["metadata.hard.create"]["note"]
+    assert "likely cached" in rows["storage.easy.read"]["note"]
+    assert "128 MiB per rank in 1 MiB transfers" in rows["storage.easy.read"]["note"]
+    html = report.write(r, tmp_path / "o.html").html.read_text()
+    assert html.count("CHECK: ") >= 4 and "Check before trusting" in html
+    fine = report_measured.checks(report.build(make_results(tmp_path / "ok"), None,
+                                               samples=0).groups[0])
+    # 85% of the FP64 and FP32 peaks at a 2x ratio pass; the MxP solve at 36% is flagged as one
+    assert list(fine) == [("compute.mxp.fp32", 1, 1)]
+    assert "use a larger n" in fine[("compute.mxp.fp32", 1, 1)][0]
+
+
+def test_changes_since_the_last_report(tmp_path):
+    results = make_results(tmp_path / "results")
+    out = tmp_path / "same" / "report.html"
+    first = report.build(results, None, samples=200, seed=1)
+    report.write(first, out)
+    assert first.changes is None and 'id="changes"' not in out.read_text()
+    assert (tmp_path / "same" / "report-data.json").is_file()
+    Store(results).write([rec("memory.stream.triad", 350.0, "GB/s", XEON, 20, "new")])
+    second = report.build(results, None, samples=300, seed=1)
+    report.write(second, out)
+    html = html_unescape(out.read_text())
+    assert 'id="changes"' in html and second.changes
+    text = " ".join(second.changes)
+    assert "Compared with the report generated" in text
+    assert "Samples or seed changed" in text
+    assert "memory.stream.triad" in text and "+16.7%" in text  # 300 -> 350 GB/s
+    for t in second.projection.targets:
+        assert any(line.startswith(f"{t.name}: ") for line in second.changes)
+    assert "## Changes since the last report" in (tmp_path / "same" / "report.md").read_text()
 
 
 def test_markdown_and_csv_beside_the_html(built):
@@ -164,11 +286,28 @@ def test_markdown_and_csv_beside_the_html(built):
     md = written.markdown.read_text()
     assert md.startswith("# hpcplan report: Guangzhou") and "| target / reading |" in md
     assert "Test EPYC 9654" in md and "plan.html" in md
+    assert str(r.results_dir) in md
     names = sorted(p.name for p in written.csvs)
     assert names == sorted(f"plan-{n}.csv" for n in ("targets", "series", "drivers", "inputs",
                                                      "sources", "constraints", "calibration",
                                                      "measurements", "runs", "probability",
-                                                     "counterfactuals", "binding"))
+                                                     "counterfactuals", "binding", "power",
+                                                     "shedding", "world"))
+    html = html_unescape(written.html.read_text())
+    # every table of the page is in the Markdown (title and every row), every figure's finding
+    captions = re.findall(r"<caption>(.*?)</caption>", html)
+    assert len(captions) >= 20
+    for c in captions:
+        assert f"**{c}**" in md, c
+    body_rows = html.count("<tr>") - html.count("<thead><tr>")
+    assert sum(1 for line in md.splitlines() if line.startswith("| ")) == \
+        body_rows + len(captions)  # each table: its header line and its rows
+    for f in r.figures:
+        assert f.description in md
+    # every CSV is linked from the page, and every link resolves
+    links = set(re.findall(r'href="([^"#]+\.csv)"', html))
+    assert links == set(names)
+    assert all((written.html.parent / x).is_file() for x in links)
     rows = list(csv.DictReader((written.html.parent / "plan-targets.csv").open()))
     # one row per reading, the declared one first
     assert [x["key"] for x in rows] == [t.key for t in r.projection.targets
@@ -201,8 +340,8 @@ def test_no_results_yet_still_projects(tmp_path, capsys):
                  "--out", str(out)]) == 0
     assert capsys.readouterr().out.startswith(f"report: {out}\n")
     html = out.read_text()
-    assert 'id="no-results"' in html and "No results yet" in html
-    assert 'id="fig-compute"' in html and 'id="targets"' in html
+    assert "No results yet" in html and 'id="calibrate"' in html
+    assert 'id="fig-compute"' in html and 'id="targets-table"' in html
     assert not (tmp_path / "none").exists()  # reading creates no results directory
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -45,6 +46,8 @@ def test_plan_measures_stores_projects_and_reports(tmp_path):
                                            ("copy", "scale", "add", "triad")}
     html = report.read_text()
     assert 'id="fig-roofline-' in html  # the triad bandwidth gives this machine a roofline
+    assert 'id="calibrate"' in html  # untagged records: the call to action is on top
+    assert "<img" not in html and len(re.findall(r'<svg [^>]*class="chart"', html)) >= 6
     assert stored[0]["run_id"] in html and "21 stored" not in html
     assert (res / "report" / "report.md").is_file()
     assert (res / "report" / "report-measurements.csv").read_text().count("memory.stream.") == 4
