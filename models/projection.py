@@ -754,12 +754,14 @@ def _world(sc: Scenario, comp: engine.Compiled, res: engine.Result) -> World | N
 
     if not comp.flagship or res.year_end_index.size == 0:
         return None
+    from models import worldrank as wr
+
     history = top500.load_history()
-    t1 = top500.fit(history, 1, sc.world_leading.fit_from_year)
-    t10 = top500.fit(history, 10, sc.world_leading.fit_from_year)
+    # one trend method everywhere: the back-tested one of models/worldrank (see its docstring)
+    t1, t10 = wr.fit_trend("top500", 1), wr.fit_trend("top500", 10)
     years = [timeaxis.year_of(sc.start + int(m)) for m in res.year_end_index]
     ranks = top500.rank_by_year(t1, t10, years, res.flagship_year_end)
-    bt = top500.backtest(history, 1, sc.world_leading.fit_from_year)
+    bt = wr.backtest_windows("top500", 1)
     counts: dict[str, int] = {}
     for p in history:
         counts[p.verified] = counts.get(p.verified, 0) + 1
