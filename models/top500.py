@@ -91,6 +91,19 @@ def positive(raw: str | None, name: str) -> float:
     return v
 
 
+def list_rank(row: dict[str, str], where: str,
+              seen: dict[tuple[int, int], str]) -> tuple[int, int]:
+    """(list month, rank) of a row; ValueError for a rank below 1 or a (list, rank) seen twice."""
+    rank = int(row["rank"])
+    if rank < 1:
+        raise ValueError(f"rank is {rank}; ranks start at 1")
+    key = (timeaxis.parse_month(row["list"]), rank)
+    if key in seen:
+        raise ValueError(f"list {row['list']} rank {rank} is also on {seen[key]}")
+    seen[key] = where
+    return key
+
+
 def load_history(path: str | Path = HISTORY) -> list[Point]:
     """The TOP500 rows; a malformed row raises ScenarioError naming the file and the row."""
     p = Path(path)
@@ -98,15 +111,9 @@ def load_history(path: str | Path = HISTORY) -> list[Point]:
     seen: dict[tuple[int, int], str] = {}
     for where, row in read_rows(p):
         try:
-            rank = int(row["rank"])
-            if rank < 1:
-                raise ValueError(f"rank is {rank}; ranks start at 1")
-            key = (timeaxis.parse_month(row["list"]), rank)
-            if key in seen:
-                raise ValueError(f"list {row['list']} rank {rank} is also on {seen[key]}")
-            seen[key] = where
+            month, rank = list_rank(row, where, seen)
             rpeak = (row.get("rpeak_pf") or "").strip()
-            out.append(Point(timeaxis.parse_month(row["list"]), rank,
+            out.append(Point(month, rank,
                              positive(row["rmax_pf"], "rmax_pf"), row["system"], row["source"],
                              row["verified"], positive(rpeak, "rpeak_pf") if rpeak else None,
                              (row.get("source_date") or "").strip(),

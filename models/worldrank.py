@@ -94,17 +94,11 @@ def load_mxp(path: str | Path = MXP_HISTORY) -> list[Entry]:
     seen: dict[tuple[int, int], str] = {}
     for where, row in top500.read_rows(p):
         try:
-            rank = int(row["rank"])
-            if rank < 1:
-                raise ValueError(f"rank is {rank}; ranks start at 1")
-            key = (timeaxis.parse_month(row["list"]), rank)
-            if key in seen:
-                raise ValueError(f"list {row['list']} rank {rank} is also on {seen[key]}")
-            seen[key] = where
+            month, rank = top500.list_rank(row, where, seen)
             hpl = (row.get("hpl_pf") or "").strip()
             if hpl:
                 top500.positive(hpl, "hpl_pf")
-            out.append(Entry(timeaxis.parse_month(row["list"]), rank,
+            out.append(Entry(month, rank,
                              top500.positive(row["mxp_pf"], "mxp_pf"), row["system"],
                              row["source"], (row.get("source_date") or "").strip(),
                              row["verified"]))
