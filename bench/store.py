@@ -1,4 +1,4 @@
-"""The results store: a directory of JSON files, one per run, append-only.
+"""The results store: a directory of JSON files, one per run, append-only, and its index.
 
 A write goes to a temporary file in the same directory, is fsynced, then
 renamed into place, and the directory is fsynced: a reader sees a whole file
@@ -7,21 +7,31 @@ random part so concurrent writers (ranks, array jobs, CI shards) never collide.
 A file that does not parse, is not a regular file or is too large, and each
 record that breaks the schema, is reported with its path (and the record's
 field) and skipped; the rest of the store still reads.
+
+Readers that need a part of a big store ask the index (``bench/index.py``):
+``runs``, ``frame``, ``hits``/``records`` (full records for what is shown),
+``counts`` and ``run_ids``. ``load`` and ``dataframe`` still read every file.
+What the index rebuilt or caught up is in ``notices`` (one line each, for the
+CLI to show); the unreadable files and records are in ``problems`` as before.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import secrets
 import socket
+import sqlite3
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from bench import index as index_mod
+from bench.index import Filter, Hit, Index, RunSummary
 from bench.records import Record, RecordError, from_dict
 from kernels.errors import UserError
 from kernels.files import read_regular, write_atomic
@@ -36,6 +46,8 @@ FORMAT = "hpcplan-results"
 #: A results file larger than this is reported and skipped rather than read.
 MAX_FILE_BYTES = 64 * 2**20
 
+T = TypeVar("T")
+
 
 def default_root() -> Path:
     return Path(os.environ.get(ENV) or DEFAULT_DIR)
@@ -45,6 +57,9 @@ def default_root() -> Path:
 class Store:
     root: Path = field(default_factory=default_root)
     problems: list[str] = field(default_factory=list)
+    #: What the index did that a user should hear of (rebuilt, caught up, not updated).
+    notices: list[str] = field(default_factory=list)
+    _index: Index | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.root = Path(self.root)
@@ -73,8 +88,13 @@ class Store:
         payload = {"format": FORMAT, "records": [r.to_dict() for r in records]}
         data = json.dumps(payload, indent=1, sort_keys=True, allow_nan=False).encode()
         # never replaces an existing file: append-only
-        return write_atomic(self.root / name, data, what="results file", replace=False,
+        path = write_atomic(self.root / name, data, what="results file", replace=False,
                             mode=0o600)
+        if index_mod.enabled():
+            notice = index_mod.add_written(self.root, path, records)
+            if notice:
+                self.notices.append(notice)
+        return path
 
     def files(self) -> list[Path]:
         if not self.root.is_dir():
@@ -90,23 +110,93 @@ class Store:
         return out
 
     def _load_file(self, path: Path) -> list[Record]:
-        try:
-            raw = read_regular(path, "results file", MAX_FILE_BYTES)
-        except UserError as exc:
-            self.problems.append(f"{exc}; skipped")
-            return []
-        try:
-            payload = json.loads(raw)
-        except (ValueError, RecursionError) as exc:
-            self.problems.append(f"{path}: unreadable ({exc.__class__.__name__}: "
-                                 f"{str(exc)[:80]}); skipped")
-            return []
-        if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-            self.problems.append(f"{path}: not an hpcplan results file; skipped")
-            return []
-        records, problems = records_of(path, payload)
+        records, problems = parse_file(path)
         self.problems.extend(problems)
-        return records
+        return [rec for _, rec in records]
+
+    # --- reading through the index ---
+
+    def index(self) -> Index:
+        """The store's index, caught up with its files (opened once; ``close`` ends it).
+
+        ``HPCPLAN_INDEX=off``: one built in memory from the JSON files each time.
+        """
+        if self._index is None:
+            self._index = (index_mod.open_index(self.root) if index_mod.enabled()
+                           else index_mod.memory_index(self.root))
+            self.notices.extend(self._index.notices)
+            self.problems = self._index.problems()
+        return self._index
+
+    def close(self) -> None:
+        if self._index is not None:
+            self._index.close()
+            self._index = None
+
+    def _ask(self, question: Callable[[Index], T]) -> T:
+        idx = self.index()
+        try:
+            return question(idx)
+        except sqlite3.DatabaseError as exc:
+            if idx.path is None or not index_mod.is_corrupt(exc):
+                raise
+            self._index = None
+            idx.close()
+            self._index = index_mod.rebuild(self.root, idx.path, exc)
+            self.notices.extend(self._index.notices)
+            self.problems = self._index.problems()
+            return question(self._index)
+
+    def runs(self, flt: Filter | None = None) -> list[RunSummary]:
+        """One summary per run with records matching ``flt``, oldest file first."""
+        return self._ask(lambda idx: idx.runs(flt))
+
+    def run_ids(self, prefix: str) -> list[str]:
+        return self._ask(lambda idx: idx.run_ids(prefix))
+
+    def hits(self, flt: Filter | None = None, *, latest_by: Sequence[str] = ()) -> list[Hit]:
+        """Where the matching records are (see ``Index.hits``); ``records`` loads them."""
+        return self._ask(lambda idx: idx.hits(flt, latest_by=latest_by))
+
+    def counts(self, flt: Filter | None = None, *, by: str = "name") -> dict[Any, int]:
+        return self._ask(lambda idx: idx.counts(flt, by=by))
+
+    def frame(self, flt: Filter | None = None,
+              columns: Sequence[str] = index_mod.COLUMN_NAMES, *,
+              locate: bool = True) -> pandas.DataFrame:
+        """The index columns of the matching records, without parsing any results file
+        (see ``Index.frame``)."""
+        return self._ask(lambda idx: idx.frame(flt, columns, locate=locate))
+
+    def select(self, flt: Filter | None = None, *,
+               latest_by: Sequence[str] = ()) -> list[Record]:
+        """The full matching records (only their files are read)."""
+        return self.records(self.hits(flt, latest_by=latest_by))
+
+    def records(self, hits: Iterable[Hit]) -> list[Record]:
+        return [rec for chunk in self.iter_records(hits) for rec in chunk]
+
+    def iter_records(self, hits: Iterable[Hit]) -> Iterator[list[Record]]:
+        """The records at ``hits``, one list per file (so a caller can stream them)."""
+        for name, group in itertools.groupby(hits, key=lambda h: h.file):
+            path = self.root / name
+            payload, problems = read_payload(path)
+            if payload is None:
+                self.problems.extend(problems)
+                continue
+            items = payload.get("records")
+            items = items if isinstance(items, list) else []
+            out: list[Record] = []
+            for hit in group:
+                if not 0 <= hit.idx < len(items):
+                    self.problems.append(f"{path}: record {hit.idx}: gone since the file was "
+                                         "indexed; skipped")
+                    continue
+                try:
+                    out.append(from_dict(items[hit.idx]))
+                except RecordError as exc:
+                    self.problems.append(f"{path}: record {hit.idx}: {exc}; skipped")
+            yield out
 
     def dataframe(self, records: Iterable[Record] | None = None) -> pandas.DataFrame:
         """One row per record, the nested machine and job fields flattened."""
@@ -115,7 +205,10 @@ class Store:
         rows = [flatten(r) for r in (self.load() if records is None else records)]
         df = pd.DataFrame(rows, columns=list(FLAT_COLUMNS) if not rows else None)
         if not df.empty:
-            df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True)
+            # ISO8601: offsets and fraction lengths vary between records; a time that
+            # matches the pattern but names no real date becomes NaT instead of an error
+            df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True, format="ISO8601",
+                                             errors="coerce")
         return df
 
 
@@ -149,14 +242,44 @@ def flatten(rec: Record) -> dict[str, Any]:
 
 def records_of(path: Path, payload: Mapping[str, Any]) -> tuple[list[Record], list[str]]:
     """The valid records of one results file, and one problem line per record skipped."""
+    placed, problems = placed_records(path, payload)
+    return [rec for _, rec in placed], problems
+
+
+def placed_records(path: Path, payload: Mapping[str, Any]
+                   ) -> tuple[list[tuple[int, Record]], list[str]]:
+    """``records_of`` with each record's position in the file's ``records`` list."""
     items = payload.get("records")
     if not isinstance(items, list):
         return [], [f"{path}: 'records' is not a list; skipped"]
-    records: list[Record] = []
+    records: list[tuple[int, Record]] = []
     problems: list[str] = []
     for i, item in enumerate(items):
         try:
-            records.append(from_dict(item))
+            records.append((i, from_dict(item)))
         except RecordError as exc:
             problems.append(f"{path}: record {i}: {exc}; skipped")
     return records, problems
+
+
+def read_payload(path: Path) -> tuple[Mapping[str, Any] | None, list[str]]:
+    """The parsed results file, or None and the one problem line that says why it is skipped."""
+    try:
+        raw = read_regular(path, "results file", MAX_FILE_BYTES)
+    except UserError as exc:
+        return None, [f"{exc}; skipped"]
+    try:
+        payload = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        return None, [f"{path}: unreadable ({exc.__class__.__name__}: {str(exc)[:80]}); skipped"]
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        return None, [f"{path}: not an hpcplan results file; skipped"]
+    return payload, []
+
+
+def parse_file(path: Path) -> tuple[list[tuple[int, Record]], list[str]]:
+    """Every valid record of one results file with its position, and the problems met."""
+    payload, problems = read_payload(path)
+    if payload is None:
+        return [], problems
+    return placed_records(path, payload)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -48,11 +49,15 @@ def check_statistics_options(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bench.compare import compare_sides, load_side
+    from bench.compare import compare_sides
 
     check_statistics_options(args)
     root = Path(args.results) if args.results else store_root(args)
-    side_a, side_b = load_side(args.a, root), load_side(args.b, root)
+    stores: dict[Path, Any] = {}
+    try:
+        side_a, side_b = load_side(args.a, root, stores), load_side(args.b, root, stores)
+    finally:
+        close_stores(stores)
     comparisons, notes = compare_sides(side_a, side_b, force=args.force,
                                        min_samples=args.min_samples, confidence=args.confidence)
     if not comparisons:
@@ -69,6 +74,66 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"A and B are not comparable: {refused[0].reason}"
                         + ("" if args.force else "; --force compares them anyway"))
     return 0
+
+
+def load_side(spec: str, root: Path | None, stores: dict[Path, Any] | None = None) -> Any:
+    """One side of a comparison (``bench.compare.load_side``); a results directory or a run
+    id is read through the store's index, parsing only the latest record of each name.
+
+    ``stores``: stores already open, by directory (the caller closes them), so two run
+    ids in one store open its index once.
+    """
+    from dataclasses import replace
+
+    from bench import compare, index
+    from bench.store import Store
+    from kernels.files import path_arg
+
+    path = path_arg(spec, "a run to compare")
+    if not index.enabled() or (path.exists() and not path.is_dir()):
+        return compare.load_side(spec, root)
+    if path.is_dir():
+        if not (path / index.INDEX_NAME).exists() and not index.scan(path):
+            return compare.load_side(spec, root)  # no results files: not a store to index
+        where, label, flt = path, str(path), None
+    else:
+        where = root or Store().root
+        if not where.is_dir():
+            return compare.load_side(spec, root)  # says there is no store
+        label, flt = "", None
+    shared = stores is not None
+    cache: dict[Path, Any] = stores if stores is not None else {}
+    store = cache.get(where)
+    if store is None:
+        store = cache[where] = Store(where)
+    try:
+        if flt is None and not label:
+            runs = store.run_ids(spec)
+            if len(runs) != 1:
+                what = "matches no run" if not runs else f"matches {len(runs)} runs"
+                raise UserError(f"{spec!r} is not a file or directory and as a run id it {what} "
+                                f"in {store.root}; see 'hpcplan results list'")
+            label, flt = f"run {runs[0]}", index.Filter(runs=(runs[0],))
+        latest = store.select(flt, latest_by=("name",))
+        repeated = sum(1 for n in store.counts(flt).values() if n > 1)
+    finally:
+        if not shared:
+            store.close()
+    problems = list(store.problems)
+    for notice in store.notices:  # the index's, once per store
+        print(f"hpcplan: note: {notice}", file=sys.stderr)
+    store.notices.clear()
+    side = compare._records_side(label, latest, problems)
+    if repeated:
+        side = replace(side, notes=(*side.notes, f"{label}: {repeated} name(s) occur in several "
+                                    "runs; the latest record of each is used"))
+    return side
+
+
+def close_stores(stores: dict[Path, Any]) -> None:
+    for store in stores.values():
+        store.close()
+    stores.clear()
 
 
 def store_root(args: argparse.Namespace) -> Path | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from kernels.errors import UserError
 
@@ -47,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from bench import baselines
     from bench.compare import parse_fraction
-    from hpcplan.cmd_compare import check_statistics_options, store_root
+    from hpcplan.cmd_compare import check_statistics_options, close_stores, store_root
 
     check_statistics_options(args)
     if args.refresh:
@@ -59,11 +60,15 @@ def run(args: argparse.Namespace) -> int:
     allowance = parse_fraction(args.max_slowdown)
     root = Path(args.results) if args.results else store_root(args)
     failed: set[str] | None = None
-    for spec in args.current:
-        fails = _judge(args, spec, allowance, root)
-        if fails is None:
-            return 0
-        failed = fails if failed is None else failed & fails
+    stores: dict[Path, Any] = {}  # a results store's index opened once for every run id
+    try:
+        for spec in args.current:
+            fails = _judge(args, spec, allowance, root, stores)
+            if fails is None:
+                return 0
+            failed = fails if failed is None else failed & fails
+    finally:
+        close_stores(stores)
     assert failed is not None
     runs = len(args.current)
     if failed:
@@ -76,16 +81,16 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _judge(args: argparse.Namespace, spec: str, allowance: float, root: Path | None
-           ) -> set[str] | None:
+def _judge(args: argparse.Namespace, spec: str, allowance: float, root: Path | None,
+           stores: dict[Path, Any]) -> set[str] | None:
     """Gate one run; the labels of its failing benchmarks (None: no baseline, not applied)."""
     from bench import baselines
-    from bench.compare import compare_sides, gate, load_side
-    from hpcplan.cmd_compare import table
+    from bench.compare import compare_sides, gate
+    from hpcplan.cmd_compare import load_side, table
 
-    current = load_side(spec, root)
+    current = load_side(spec, root, stores)
     if args.baseline:
-        baseline = load_side(args.baseline, root)
+        baseline = load_side(args.baseline, root, stores)
     else:
         if not current.machine_key or current.kind != "pytest-benchmark":
             raise UserError(f"{current.label} does not name its machine; give --baseline FILE")
@@ -94,7 +99,7 @@ def _judge(args: argparse.Namespace, spec: str, allowance: float, root: Path | N
             print(f"gate: not applied: no baseline for machine {current.machine_key} ({path}); "
                   f"write one with 'hpcplan gate --refresh {spec}'")
             return None
-        baseline = load_side(str(path), root)
+        baseline = load_side(str(path), root, stores)
     comparisons, notes = compare_sides(baseline, current, force=args.force,
                                        min_samples=args.min_samples, confidence=args.confidence)
     result = gate(comparisons, allowance)

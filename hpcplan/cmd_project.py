@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 
@@ -46,7 +47,10 @@ def run(args: argparse.Namespace) -> int:
         if args.calibrate_from:
             from models.calibration import calibrate, load_results
 
-            frame, problems = load_results(args.calibrate_from)
+            notices: list[str] = []
+            frame, problems = load_results(args.calibrate_from, notices=notices)
+            for notice in notices:
+                print(f"hpcplan: note: {notice}", file=sys.stderr)
             scenario, report = calibrate(scenario, frame, source=args.calibrate_from,
                                          notes=problems)
         projections.append(project(scenario, args.samples, args.seed, calibration=report))

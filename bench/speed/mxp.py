@@ -106,9 +106,13 @@ def _env(threads: int) -> dict[str, str]:
 def launch(solver: str, n: int, nb: int, threads: int, ranks: int, timeout_s: float) -> dict:
     cmd = [sys.executable, "-m", "bench.speed.mxp", WORKER_FLAG, solver, str(n), str(nb),
            str(threads)]
+    env = _env(threads)
     if solver == "dist":
-        cmd = ["mpiexec", "-n", str(ranks), *cmd]
-    done = subprocess.run(cmd, env=_env(threads), capture_output=True, text=True,
+        from bench.launcher import launcher
+
+        run = launcher()
+        cmd, env = run.command(ranks, *cmd), run.env(env)
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True,
                           timeout=timeout_s, check=False)
     lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
     if done.returncode != 0 or not lines:
@@ -124,6 +128,7 @@ def main() -> None:
             print(json.dumps(out))
         return
     from bench import sysinfo
+    from bench.launcher import launcher
     from bench.speed.common import ratio_line
 
     ap = argparse.ArgumentParser(description=__doc__,
@@ -141,6 +146,7 @@ def main() -> None:
     print(f"{machine.cpu.model}, {machine.cpu.cores} cores; n={args.n}, nb={args.nb}, "
           f"{args.rounds} rounds; 1-rank runs use {threads} threads, the MPI run "
           f"{args.ranks} ranks x 1 thread; load average {os.getloadavg()[0]:.2f}")
+    print(f"MPI run: {launcher().describe()}")
     figures: dict[str, list[dict]] = {s: [] for s in SOLVERS}
     for rnd in range(args.rounds):
         for solver in SOLVERS:

@@ -2,7 +2,8 @@
 
     python -m bench.speed.network [--rounds 7] [--bookkeeping]
 
-Without a launcher it starts itself under ``mpiexec -n 2``. Each round runs
+Without a launcher it starts itself under ``mpiexec -n 2``, the ``mpiexec`` of the MPI
+library mpi4py loads (``bench.launcher``; printed first). Each round runs
 the benchmarks in the same two processes, rotating which goes first, at 8 B
 (latency) and 1 MiB and 4 MiB (bandwidth). mpi4py.bench reports the mean
 one-way time over its iterations, so the ratio compares our mean over all
@@ -125,12 +126,16 @@ def measure(rounds: int, timeout_s: float = 900) -> dict[str, dict[int, list[flo
 
     Runs the rounds under ``mpiexec -n 2``; keys: ours, ours_median, anchor, anchor_written.
     """
-    proc = subprocess.run(["mpiexec", "-n", "2", sys.executable, "-m", "bench.speed.network",
-                           "--worker", "--json", "--rounds", str(rounds)], env=_env(),
-                          capture_output=True, text=True, check=False, timeout=timeout_s)
+    from bench.launcher import launcher
+
+    run = launcher()
+    proc = subprocess.run(run.command(2, sys.executable, "-m", "bench.speed.network",
+                                      "--worker", "--json", "--rounds", str(rounds)),
+                          env=run.env(_env()), capture_output=True, text=True, check=False,
+                          timeout=timeout_s)
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("NETJSON ")), None)
     if proc.returncode != 0 or line is None:
-        raise RuntimeError(f"mpiexec ping-pong failed (exit {proc.returncode}): "
+        raise RuntimeError(f"ping-pong under {run.describe()} failed (exit {proc.returncode}): "
                            f"{proc.stderr.strip()[-500:]}")
     data = json.loads(line[8:])
     return {k: {int(size): v for size, v in d.items()} for k, d in data.items()}
@@ -176,9 +181,13 @@ def main() -> int:
     args = parser.parse_args()
     if args.worker:
         return _worker(args.rounds, args.json)
-    rc = subprocess.run(["mpiexec", "-n", "2", sys.executable, "-m", "bench.speed.network",
-                         "--worker", "--rounds", str(args.rounds)], env=_env(), check=False,
-                        timeout=900).returncode
+    from bench.launcher import launcher
+
+    run = launcher()
+    print(f"launcher: {run.describe()}", flush=True)
+    rc = subprocess.run(run.command(2, sys.executable, "-m", "bench.speed.network",
+                                    "--worker", "--rounds", str(args.rounds)),
+                        env=run.env(_env()), check=False, timeout=900).returncode
     if rc == 0 and args.bookkeeping:
         rc = _bookkeeping()
     return rc

@@ -31,7 +31,8 @@
 
 IOR and mdtest are found as ``$HPCPLAN_IOR`` / ``$HPCPLAN_MDTEST`` or on PATH
 (build them from github.com/hpc/ior with the ``mpicc`` of the MPI that mpi4py
-uses, e.g. the mpich wheel's); they run under that MPI's ``mpiexec``.
+uses, e.g. the mpich wheel's); they run under that MPI's ``mpiexec``
+(``bench.launcher``, printed at the start).
 
 Everything is written under a marked run directory inside --dir and removed.
 """
@@ -49,6 +50,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from bench.launcher import Launcher, launcher, launcher_for
 from kernels.iobuf import huge_page_bytes
 from kernels.storage import MIB, IOConfig, run_bandwidth
 from kernels.workdir import WorkDir
@@ -83,10 +85,10 @@ def tool_missing(name: str) -> str:
             f"mpi4py's MPI and put it on PATH or set ${env}")
 
 
-def mpiexec() -> str | None:
-    """The mpiexec beside this Python (the MPI that mpi4py uses), else the one on PATH."""
-    here = Path(sys.executable).parent / "mpiexec"
-    return str(here) if here.is_file() and os.access(here, os.X_OK) else shutil.which("mpiexec")
+def tool_launcher(exe: str) -> Launcher:
+    """The launcher of the MPI library a C tool links (ldd); mpi4py's when ldd sees none."""
+    run = launcher_for(exe)
+    return run if run.path is not None or run.libmpi else launcher()
 
 
 def buffer_env(buffer: str) -> dict[str, str]:
@@ -199,13 +201,15 @@ def mpi_worker(directory: Path, size: int, bs: int, rounds: int) -> None:
 def measure_mpi(directory: Path, ranks: int, size: int, bs: int, rounds: int
                 ) -> dict[str, list[list[float]]]:
     """[write, read] MiB/s per round of each shape (posix_fpp, mpiio_shared_*, ...), mpiexec."""
-    cmd = ["mpiexec", "-n", str(ranks), sys.executable, "-m", "bench.speed.storage",
-           "--mpi-worker", "--dir", str(directory), "--size-mib", str(size // MIB),
-           "--bs", str(bs), "--rounds", str(rounds)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False)
+    run = launcher()
+    cmd = run.command(ranks, sys.executable, "-m", "bench.speed.storage",
+                      "--mpi-worker", "--dir", str(directory), "--size-mib", str(size // MIB),
+                      "--bs", str(bs), "--rounds", str(rounds))
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False,
+                          env=run.env())
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("MPIJSON ")), None)
     if proc.returncode != 0 or line is None:
-        raise SystemExit(f"mpiexec run failed:\n{proc.stdout}\n{proc.stderr}")
+        raise SystemExit(f"{run.describe()}: run failed:\n{proc.stdout}\n{proc.stderr}")
     return json.loads(line[8:])
 
 
@@ -248,14 +252,15 @@ def parse_mdtest(text: str) -> dict[str, float]:
 def ior(directory: Path, ranks: int, block: int, bs: int, iterations: int, buffer: str
         ) -> tuple[float, float]:
     """IOR's max write and read MiB/s: POSIX, file per process, O_DIRECT, fsync (-e)."""
-    exe, launcher = find_tool("ior"), mpiexec()
-    if exe is None or launcher is None:
-        raise RuntimeError(tool_missing("ior") or "no mpiexec")
-    cmd = [launcher, "-n", str(ranks), exe, "-a", "POSIX", "--posix.odirect", "-F", "-C",
-           "-e", "-w", "-r", "-t", str(bs), "-b", str(block), "-i", str(iterations),
-           "-o", str(directory / "ior.data")]
+    exe = find_tool("ior")
+    if exe is None:
+        raise RuntimeError(tool_missing("ior"))
+    run = tool_launcher(exe)
+    cmd = run.command(ranks, exe, "-a", "POSIX", "--posix.odirect", "-F", "-C",
+                      "-e", "-w", "-r", "-t", str(bs), "-b", str(block), "-i", str(iterations),
+                      "-o", str(directory / "ior.data"))
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False,
-                          env=buffer_env(buffer), timeout=1800)
+                          env=run.env(buffer_env(buffer)), timeout=1800)
     found = parse_ior(proc.stdout)
     if proc.returncode != 0 or len(found) != 2:
         raise RuntimeError(f"ior failed (exit {proc.returncode}): "
@@ -265,12 +270,14 @@ def ior(directory: Path, ranks: int, block: int, bs: int, iterations: int, buffe
 
 def mdtest(directory: Path, ranks: int, files: int) -> dict[str, float]:
     """mdtest's easy phases (ops/s): empty files, a directory per rank (-F -u), one iteration."""
-    exe, launcher = find_tool("mdtest"), mpiexec()
-    if exe is None or launcher is None:
-        raise RuntimeError(tool_missing("mdtest") or "no mpiexec")
-    cmd = [launcher, "-n", str(ranks), exe, "-F", "-u", "-n", str(files), "-i", "1",
-           "-d", str(directory / "mdtest")]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=1800)
+    exe = find_tool("mdtest")
+    if exe is None:
+        raise RuntimeError(tool_missing("mdtest"))
+    run = tool_launcher(exe)
+    cmd = run.command(ranks, exe, "-F", "-u", "-n", str(files), "-i", "1",
+                      "-d", str(directory / "mdtest"))
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=run.env(),
+                          timeout=1800)
     out = parse_mdtest(proc.stdout)
     if proc.returncode != 0 or len(out) != len(MD_PHASES):
         raise RuntimeError(f"mdtest failed (exit {proc.returncode}): "
@@ -313,12 +320,10 @@ def md_worker(directory: Path, files: int) -> None:
 
 
 def _launch_worker(flag: str, tag: str, ranks: int, args: list[str]) -> dict:
-    launcher = mpiexec()
-    if launcher is None:
-        raise RuntimeError("mpiexec is not on PATH (pip install mpich)")
-    cmd = [launcher, "-n", str(ranks), sys.executable, "-m", "bench.speed.storage", flag, *args]
+    run = launcher()
+    cmd = run.command(ranks, sys.executable, "-m", "bench.speed.storage", flag, *args)
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False,
-                          timeout=1800)
+                          env=run.env(), timeout=1800)
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith(tag + " ")), None)
     if proc.returncode != 0 or line is None:
         raise RuntimeError(f"{flag} run failed (exit {proc.returncode}): "
@@ -461,7 +466,8 @@ def main() -> None:
     if args.md_worker:
         md_worker(directory, args.md_files)
         return
-    print(f"storage speed check in {directory} (shared machines give noisy numbers)")
+    print(f"storage speed check in {directory} (shared machines give noisy numbers); "
+          f"MPI runs: {launcher().describe()}")
     if not args.skip_fio:
         if shutil.which("fio") is None:
             raise SystemExit("fio is not installed (Debian package fio)")

@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 
 from bench import sysinfo
+from bench.launcher import Launcher, launcher_for
 from bench.speed.common import alternate, ratio_line
 from kernels import stream
 
@@ -38,29 +39,35 @@ def hpcc_input(n: int, procs: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def hpcc_launcher() -> Launcher | None:
+    """The mpiexec of the MPI library HPCC links (Debian's: Open MPI), or None without hpcc."""
+    exe = shutil.which("hpcc")
+    return launcher_for(exe) if exe else None
+
+
 def hpcc_missing() -> str:
     """Why HPCC cannot run here ('' when it can)."""
     if not shutil.which("hpcc"):
         return "hpcc is not installed (Debian package hpcc)"
     if not HPCC_INPUT.exists():
         return f"HPCC's example input {HPCC_INPUT} is missing (Debian package hpcc)"
-    if not (shutil.which("mpirun.openmpi") or shutil.which("mpirun")):
-        return "no mpirun to start HPCC (Debian package hpcc pulls in openmpi-bin)"
+    run = hpcc_launcher()
+    if run is None or run.path is None:
+        return (f"no launcher for HPCC's MPI (Debian package hpcc pulls in openmpi-bin): "
+                f"{run.describe() if run else ''}")
     return ""
 
 
 def run_hpcc(n: int, procs: int) -> dict[str, float]:
-    launcher = shutil.which("mpirun.openmpi") or shutil.which("mpirun")
     missing = hpcc_missing()
-    if missing or not launcher:
+    run = hpcc_launcher()
+    if missing or run is None:
         raise SystemExit(f"{missing}: apt-get install hpcc")
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-           "OMPI_ALLOW_RUN_AS_ROOT": "1",
-           "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
+    env = run.env({**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"})
     with tempfile.TemporaryDirectory() as tmp:
         Path(tmp, "hpccinf.txt").write_text(hpcc_input(n, procs))
-        subprocess.run([launcher, "--oversubscribe", "-np", str(procs), "hpcc"], cwd=tmp,
-                       env=env, check=True, capture_output=True, timeout=3600)
+        subprocess.run(run.command(procs, "hpcc"), cwd=tmp, env=env, check=True,
+                       capture_output=True, timeout=3600)
         text = Path(tmp, "hpccoutf.txt").read_text()
     found = dict(re.findall(r"^(StarSTREAM_\w+|STREAM_VectorSize|Success)=(\S+)$", text, re.M))
     return {k: float(v) for k, v in found.items()}
@@ -107,6 +114,8 @@ def main() -> None:
           f"({3 * 8 * elements / 2**20:.0f} MiB in all; "
           f"LLC {machine.cpu.llc_bytes / 2**20:.0f} MiB)")
     print(ratio_line("STREAM triad vs HPCC StarSTREAM", mine, hpcc, "GB/s", target=0.95))
+    run = hpcc_launcher()
+    print(f"HPCC ran under {run.describe() if run else 'no launcher'}")
 
 if __name__ == "__main__":
     main()
