@@ -31,7 +31,7 @@ import socket
 import stat
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -344,22 +344,17 @@ class _Removal:
                 return False
         finally:
             os.close(cfd)
-        if not self.remove:
-            return True
-        try:
-            os.rmdir(name, dir_fd=dfd)
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            self.left.append((path, f"could not be removed ({exc.strerror})"))
-            return False
-        return True
+        return self._drop(os.rmdir, dfd, path, name)
 
     def _unlink(self, dfd: int, path: Path, name: str) -> bool:
+        return self._drop(os.unlink, dfd, path, name)
+
+    def _drop(self, op: Callable[..., None], dfd: int, path: Path, name: str) -> bool:
+        """Remove one entry relative to its open parent; what cannot go is reported."""
         if not self.remove:
             return True
         try:
-            os.unlink(name, dir_fd=dfd)
+            op(name, dir_fd=dfd)
         except FileNotFoundError:
             pass
         except OSError as exc:
