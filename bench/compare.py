@@ -42,20 +42,15 @@ SEED = 20240611
 #: Load average per core above which a pytest-benchmark run is flagged as busy.
 BUSY_LOAD_PER_CORE = 0.75
 
-#: Params that record what a run measured or chose at run time rather than what
-#: was asked for (adaptive iteration counts, outcomes, host-specific warnings).
-#: They are left out when deciding whether two records are comparable.
-OUTCOME_PARAMS = frozenset({
-    "iterations", "flops_per_repetition", "probed_at", "warnings", "sweep", "backward_error",
-    "convert_seconds", "lu_seconds", "refine_seconds", "total_seconds",
-    "lu_only_gflops_diagnostic", "generate_seconds_not_credited", "percent_of_peak",
-    "busbw_gb_s", "phase_values", "bandwidth_gib_s", "metadata_kiops", "numerator_gflops",
-    "denominator_gflops", "mxp_over_fp64_variant",
-    # the peak kernel's variant is chosen on the host; the clock is measured
-    "variant", "lanes", "chains", "vector_bits", "accumulators", "measured_clock_mhz",
-    "peak_at_measured_clock_gflops", "percent_of_peak_at_measured_clock",
-    "per_thread_best_sum_gbs",
-})
+def outcome_params() -> frozenset[str]:
+    """Params that record what a run measured or chose at run time rather than what was
+    asked for (adaptive iteration counts, outcomes, host-specific warnings): each
+    benchmark declares its own in its registration (``bench/registry.py``). They are
+    left out when deciding whether two records are comparable."""
+    from bench import registry
+
+    return registry.outcome_params()
+
 
 VERDICTS = ("faster", "slower", "no significant change", "insufficient samples", "refused")
 
@@ -170,7 +165,8 @@ def refusal(a: Series, b: Series) -> str:
 
 
 def _strip_outcomes(rec: Record) -> Record:
-    return rec.replace(params={k: v for k, v in rec.params.items() if k not in OUTCOME_PARAMS})
+    outcomes = outcome_params()
+    return rec.replace(params={k: v for k, v in rec.params.items() if k not in outcomes})
 
 
 def _param_difference(pa: Mapping[str, Any], pb: Mapping[str, Any]) -> str:

@@ -46,7 +46,7 @@ run would add a file (a store of 20,000 tiny Parquet files reads slowly) or
 rewrite a growing one (not append-only, and 50 concurrent writers would need
 a lock of their own), and it has no point lookups or transactions. SQLite
 gives all of these. Measured on the 2-core VM (``python -m
-bench.speed.store_scale``, copies of one 21-record quick-suite run; the full
+hpcplan.anchors.store_scale``, copies of one 21-record quick-suite run; the full
 table is in ``results/README.md``): at 20,000 runs (1.27 GiB of JSON, a
 207 MiB index) ``results list`` 0.33 s against 58 s for the JSON scan,
 ``project --calibrate-from`` 2.0 s against 61 s, ``compare`` of two run ids

@@ -6,11 +6,12 @@ refused by the store when the run is over (losing every record measured), and
 a typo such as ``md_flies`` silently runs with the default. Here each value is
 parsed once, by the kind of the key (whole number, number, size, true/false,
 list of byte counts, word), and refused with one sentence when it is not
-finite, negative, or not of that kind; a key that is not known but close to
-one that is gets a did-you-mean.
+finite, negative, outside its declared range or not of that kind; a key the
+suite does not read is refused, with a did-you-mean when one is close.
 
-The kinds below are what the suites read today; the benchmark registry will
-carry per-suite declarations (unit, range, default) and replace this table.
+The declarations (kind, unit, range, default) come from each benchmark's
+registration (``bench/registry.py``): a suite accepts the keys its benchmarks
+declare, plus ``repeats``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from bench import registry
 from kernels.errors import UserError
 
 #: Whole numbers are refused above this: beyond it a float in JSON loses digits.
@@ -32,27 +34,6 @@ _FLOAT_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _SIZE_RE = re.compile(r"\s*\d+\s*[kmgtKMGT]?[iI]?[bB]?\s*")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
-
-#: The kind of every key a suite reads (bench/suite_*.py).
-KINDS: dict[str, str] = {
-    "repeats": "int",
-    # memory, peak, compute
-    "stream_elements": "int", "stream_ntimes": "int", "peak_seconds": "float",
-    "peak_variant": "word", "peak_sweep": "bool", "peak_sweep_seconds": "float",
-    "gemm_n": "int", "mxp_n": "int", "mxp_nb": "int", "mxp_precision": "word",
-    "mxp_grid": "word", "mxp_mem_fraction": "float", "mxp_seed": "int",
-    "mxp_max_iter": "int", "mxp_diag_scale": "float",
-    # network
-    "net_target_s": "float", "net_sizes": "ints", "net_allreduce_sizes": "ints",
-    # storage and metadata
-    "io_api": "word", "io_layout": "word", "io_buffer": "word", "io_block": "size",
-    "io_transfer": "size",
-    "io_segments": "int", "io_fsync": "bool", "io_direct": "bool", "io_collective": "bool",
-    "io_stonewall_s": "float", "io_reorder": "reorder", "io_verify": "bool",
-    "io_drop_cache": "bool", "io_hints": "text", "io_hard": "bool",
-    "io_hard_segments": "int", "io_space_fraction": "float", "io_iterations": "int",
-    "md_files": "int", "md_easy_files": "int", "md_hard_files": "int",
-}
 
 _WHAT = {"int": "a whole number such as 100", "float": "a number such as 0.5",
          "size": "a size such as 1048576, 1MiB or 64m", "bool": "true or false",
@@ -79,13 +60,30 @@ def _number(key: str, text: str, kind: str) -> int | float:
     return value
 
 
-def parse_value(key: str, text: str) -> Any:
-    """The value of ``--param key=text``, typed by the key's kind."""
+def parse_value(declared: registry.Param, text: str) -> Any:
+    """The value of ``--param key=text``, typed by the key's kind and held to its range."""
+    value = _typed(declared.key, text, declared.kind)
+    _check_range(declared, text, value)
+    return value
+
+
+def _check_range(p: registry.Param, text: str, value: Any) -> None:
+    if p.choices and str(value).strip() not in p.choices:
+        raise UserError(f"--param {p.key}={text!r} is not one of {', '.join(p.choices)}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return
+    unit = f" {p.unit}" if p.unit else ""
+    if p.minimum is not None and value < p.minimum:
+        raise UserError(f"--param {p.key}={text!r} must be at least {p.minimum:g}{unit}")
+    if p.maximum is not None and value > p.maximum:
+        raise UserError(f"--param {p.key}={text!r} must be at most {p.maximum:g}{unit}")
+
+
+def _typed(key: str, text: str, kind: str) -> Any:
     if len(text) > MAX_TEXT:
         raise UserError(f"--param {key} is {len(text)} characters long; at most {MAX_TEXT}")
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
         raise UserError(f"--param {key}={text!r} holds control characters")
-    kind = KINDS.get(key)
     if kind in ("int", "float"):
         return _number(key, text, kind)
     if kind == "size":
@@ -113,41 +111,45 @@ def parse_value(key: str, text: str) -> Any:
         if not text.strip():
             raise UserError(f"--param {key} is empty; give {_WHAT[kind]}")
         return text
-    if kind == "text":
-        return text
-    return _untyped(key, text)
+    return text  # "text"
 
 
-def _untyped(key: str, text: str) -> Any:
-    """A key no suite declares: numbers must still be finite and non-negative."""
-    t = text.strip()
-    lowered = t.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    if lowered.lstrip("+-") in ("nan", "inf", "infinity"):
-        raise UserError(f"--param {key}={text!r} is not finite")
-    if _INT_RE.fullmatch(t):
-        return _number(key, t, "int")
-    if _FLOAT_RE.fullmatch(t):
-        return _number(key, t, "float")
-    return text
+def parse(items: Iterable[str], suites: Iterable[str] | None = None) -> dict[str, Any]:
+    """``KEY=VALUE`` strings as typed options; the first mistake is a UserError.
 
-
-def parse(items: Iterable[str]) -> dict[str, Any]:
-    """``KEY=VALUE`` strings as typed options; the first mistake is a UserError."""
+    A key must be declared by a benchmark of one of ``suites`` (of any suite when
+    None), so a typo never runs silently with the default.
+    """
+    chosen = list(suites) if suites is not None else None
+    known: dict[str, registry.Param] = {}
+    for suite in chosen if chosen is not None else [None]:
+        known.update(registry.params(suite))
     out: dict[str, Any] = {}
     for item in items:
         key, sep, text = item.partition("=")
         key = key.strip()
         if not sep or not key.isidentifier() or not key.isascii():
             raise UserError(f"--param {item[:80]!r} is not KEY=VALUE")
-        if key not in KINDS:
-            hint = difflib.get_close_matches(key, list(KINDS), n=1, cutoff=0.75)
-            if hint:
-                raise UserError(f"--param {key} is not a parameter any suite reads; "
-                                f"did you mean {hint[0]!r}?")
-        out[key] = parse_value(key, text)  # a later value overrides an earlier one
+        if key not in known:
+            raise _unknown(key, known, chosen)
+        out[key] = parse_value(known[key], text)  # a later value overrides an earlier one
     repeats = out.get("repeats")
     if repeats is not None and repeats < 2:
         raise UserError(f"--param repeats={repeats} must be at least 2, like --repeats")
     return out
+
+
+def _unknown(key: str, known: dict[str, registry.Param], suites: list[str] | None) -> UserError:
+    where = (f"suite {', '.join(suites)}" if suites and len(suites) == 1 else
+             f"suites {', '.join(suites)}" if suites else "any suite")
+    everywhere = registry.params()
+    if suites and key in everywhere:
+        owners = [s for s in registry.names() if key in registry.params(s)]
+        return UserError(f"--param {key} is not read by {where}, only by suite "
+                         f"{', '.join(owners)}")
+    hint = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
+    if hint:
+        return UserError(f"--param {key} is not a parameter of {where}; did you mean "
+                         f"{hint[0]!r}?")
+    return UserError(f"--param {key} is not a parameter of {where}; 'hpcplan run --help' "
+                     "lists each suite's parameters")

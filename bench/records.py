@@ -27,7 +27,7 @@ from kernels.errors import UserError
 
 SCHEMA_VERSION = 1
 
-#: The unit vocabulary of DESIGN.md. A record with any other unit is refused.
+#: The unit vocabulary of docs/DESIGN.md. A record with any other unit is refused.
 UNITS = frozenset(
     {"GFLOP/s", "GB/s", "MiB/s", "ops/s", "us", "s", "ratio", "PF", "PB", "PiB", "MW", "IOPS",
      "score"}

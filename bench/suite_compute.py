@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from bench.records import Record
+from bench.registry import Calibrates, CICase, CIEnv, CIRun, Param, benchmark
 from bench.runner import Context, Measurement, compile_time, repeat, to_record
 from kernels.errors import UserError
 
@@ -49,7 +50,7 @@ def _blas() -> str:
     return f"{b.get('internal_api')} {b.get('version')} ({b.get('architecture')})"
 
 
-def _peak(ctx: Context, precision: str) -> float | None:
+def _theoretical_peak(ctx: Context, precision: str) -> float | None:
     peak = ctx.machine.peaks.get(precision)
     return round(peak.gflops * ctx.nodes, 3) if peak else None
 
@@ -109,11 +110,11 @@ def _gemm(ctx: Context, precision: str) -> list[Record]:
         details.append(f"rate {max(m.samples):.1f} GFLOP/s exceeds the most generous peak "
                        f"{generous:.1f} GFLOP/s (ranks did not run concurrently: oversubscribed?)")
     return [_with_percent(to_record(
-        ctx, name, "GFLOP/s", m, statistic="max", kernel_version=KERNEL_VERSION,
+        ctx, name, "GFLOP/s", m, statistic="max",
         params={"precision": precision, "n": n, "flops_per_product": gemm.gemm_flops(n, n, n),
                 "threads_per_rank": threads, "blas": _blas(), "library": "numpy.matmul",
                 "timing": "sum of flops over the widest rank window (start to all ranks done)",
-                "theoretical_peak_gflops": _peak(ctx, precision),
+                "theoretical_peak_gflops": _theoretical_peak(ctx, precision),
                 "generous_peak_gflops": None if generous is None else round(generous, 3)},
         validation={"passed": all_ok, "details": "; ".join(details),
                     "worst_error_over_bound": worst[1]},
@@ -133,6 +134,31 @@ def gemm_low_precision(ctx: Context) -> list[Record]:
     return _gemm(ctx, "fp16") + _gemm(ctx, "bf16")
 
 
+#: The CI tier's GEMM order: small enough for 20 rounds on one thread.
+CI_GEMM_N = 384
+
+
+def _ci_gemm(env: CIEnv, precision: str) -> CIRun:
+    from kernels import gemm as kernel
+
+    g = kernel.Gemm(CI_GEMM_N, precision, seed=0)
+
+    def once() -> tuple[dict[str, float], bool, str]:
+        seconds = g.run()
+        ok, _ratio, detail = g.check()
+        return {f"compute.gemm.{precision}": g.flops / seconds / 1e9}, ok, detail
+
+    return CIRun(once, rounds=20, unit="GFLOP/s",
+                 params={"precision": precision, "n": CI_GEMM_N, "threads": env.threads})
+
+
+@benchmark(suites=("compute",), records=("compute.gemm.*",), order=30,
+           description="GEMM per precision (FP16/BF16 say why they cannot run)",
+           kernel_version=KERNEL_VERSION,
+           params=(Param("gemm_n", "int", "matrix order", default=GEMM_N, minimum=1,
+                         maximum=200_000),),
+           outcomes=("percent_of_peak",),
+           ci=(CICase("gemm", _ci_gemm, ids=("fp64", "fp32")),))
 def gemm(ctx: Context) -> list[Record]:
     """Every precision in report order: FP64, FP32, FP16, BF16."""
     return gemm_fp64(ctx) + gemm_fp32(ctx) + gemm_low_precision(ctx)
@@ -304,7 +330,7 @@ def _solve_params(ctx: Context, prob: dict[str, Any], results: list[Any], precis
         "lu_only_gflops_diagnostic": round(2 / 3 * prob["n"] ** 3 /
                                            min(r.factor_s for r in results) / 1e9, 3),
         "sized_from_memory": prob["sized_from_memory"],
-        "theoretical_peak_gflops": _peak(ctx, precision),
+        "theoretical_peak_gflops": _theoretical_peak(ctx, precision),
     }
 
 
@@ -356,18 +382,82 @@ def _numpy_anchor(ctx: Context, prob: dict[str, Any]) -> Record | None:
     _polite_wait(ctx.comm)
     m = Measurement(tuple(samples), {}, 0.0, passed, tuple(details) if not passed else ())
     return _with_percent(to_record(
-        ctx, name, "GFLOP/s", m, statistic="max", kernel_version=KERNEL_VERSION,
+        ctx, name, "GFLOP/s", m, statistic="max",
         params={"n": prob["n"], "precision": "fp64", "library": "numpy.linalg.solve",
                 "algorithm": "LAPACK dgesv: LU with partial pivoting (HPL's rule)",
                 "threads": threads, "ranks_used": 1, "blas": _blas(),
                 "seed": prob["seed"], "diag_scale": prob["diag_scale"],
                 "flop_credit": _credit(prob["n"]), "backward_error": bes,
-                "theoretical_peak_gflops": _peak(ctx, "fp64")},
+                "theoretical_peak_gflops": _theoretical_peak(ctx, "fp64")},
         validation={"passed": passed, "details": details[-1], "backward_error": bes[-1],
                     "threshold": mxp.THRESHOLD},
     ))
 
 
+#: The CI tier's solve: order and block size fixed so two runs time the same work.
+CI_MXP_N, CI_MXP_NB = 768, 128
+
+
+def _ci_mxp_solve(_env: CIEnv, precision: str) -> CIRun:
+    from kernels import matgen, mxp
+
+    a, b = matgen.generate(CI_MXP_N, seed=1)
+    mxp.warmup()
+    name = f"compute.mxp.{precision}" if precision != "fp64" else "compute.hpl.fp64"
+
+    def once() -> tuple[dict[str, float], bool, str]:
+        r = mxp.solve(a, b, nb=CI_MXP_NB, precision=precision)
+        return {name: r.gflops}, r.passed, r.detail
+
+    return CIRun(once, rounds=20, unit="GFLOP/s",
+                 params={"precision": precision, "n": CI_MXP_N, "nb": CI_MXP_NB, "seed": 1})
+
+
+def _ci_mxp_dist_self(_env: CIEnv, _case: str) -> CIRun:
+    """The distributed solver's code path on a 1 x 1 grid (MPI_COMM_SELF): one process."""
+    from mpi4py import MPI
+
+    from kernels import mxp, mxp_dist
+
+    mxp.warmup()
+    system = mxp_dist.setup(MPI.COMM_SELF, CI_MXP_N, CI_MXP_NB, seed=1)
+
+    def once() -> tuple[dict[str, float], bool, str]:
+        r = system.solve("fp32")
+        return {"compute.mxp.fp32": r.gflops}, r.passed, r.detail
+
+    return CIRun(once, rounds=20, unit="GFLOP/s", cleanup=system.free,
+                 params={"precision": "fp32", "n": CI_MXP_N, "nb": CI_MXP_NB, "seed": 1,
+                         "grid": "1x1", "communicator": "MPI_COMM_SELF"})
+
+
+MXP_PARAMS = (
+    Param("mxp_n", "int", "matrix order (default: the largest multiple of mxp_nb whose FP64 "
+          "solve fits in mxp_mem_fraction of the available memory)", minimum=1),
+    Param("mxp_nb", "int", "block size", default=256, minimum=1, maximum=65_536),
+    Param("mxp_precision", "word", "precision of the LU factorisation", default="fp32",
+          choices=("fp32", "fp64", "fp16", "bf16")),
+    Param("mxp_grid", "word", "process grid PxQ (default: as square as the ranks allow)"),
+    Param("mxp_mem_fraction", "float", "share of the available memory the solve may use",
+          default=MEM_FRACTION, minimum=1e-6, maximum=1),
+    Param("mxp_seed", "int", "seed of the matrix generator", default=42, maximum=2**32 - 1),
+    Param("mxp_max_iter", "int", "refinement iterations at most", default=50, maximum=50),
+    Param("mxp_diag_scale", "float", "diagonal scale of the generated matrix (1: the "
+          "reference generator)", default=1.0, minimum=1e-6, maximum=1e6),
+)
+
+
+@benchmark(suites=("compute",), order=31,
+           records=("compute.mxp.*", "compute.hpl.fp64", "compute.solve.numpy"),
+           description="HPL-MxP-style solve, FP64 references, MxP/FP64 speed-up",
+           kernel_version=KERNEL_VERSION, params=MXP_PARAMS,
+           calibrates={"compute.mxp.speedup": Calibrates("mxp_speedup", "ratio")},
+           outcomes=("iterations", "backward_error", "convert_seconds", "lu_seconds",
+                     "refine_seconds", "total_seconds", "lu_only_gflops_diagnostic",
+                     "generate_seconds_not_credited", "percent_of_peak", "numerator_gflops",
+                     "denominator_gflops", "mxp_over_fp64_variant", "warnings"),
+           ci=(CICase("mxp_solve", _ci_mxp_solve, ids=("fp32", "fp64")),
+               CICase("mxp_dist_self", _ci_mxp_dist_self)))
 def mxp_solve(ctx: Context) -> list[Record]:
     """The MxP solve, our FP64 variant, NumPy's solve and the MxP/FP64 speed-up."""
     from kernels import mxp
@@ -391,14 +481,12 @@ def mxp_solve(ctx: Context) -> list[Record]:
     if not ctx.is_root:
         return []
     rec_mxp = to_record(ctx, f"compute.mxp.{precision}", "GFLOP/s", m_mxp, statistic="max",
-                        kernel_version=KERNEL_VERSION,
                         params=_solve_params(ctx, prob, r_mxp, precision, threads, gen_s),
                         validation=_validation(r_mxp, prob))
     p64 = _solve_params(ctx, prob, r_64, "fp64", threads, gen_s)
     p64["variant"] = ("HPL-style FP64 variant: the same LU without pivoting in FP64 (HPL and the "
                       "TOP500 require partial pivoting, so this is not an HPL result)")
-    rec_64 = to_record(ctx, "compute.hpl.fp64", "GFLOP/s", m_64, statistic="max",
-                       kernel_version=KERNEL_VERSION, params=p64,
+    rec_64 = to_record(ctx, "compute.hpl.fp64", "GFLOP/s", m_64, statistic="max", params=p64,
                        validation=_validation(r_64, prob))
     rec_mxp, rec_64 = _with_percent(rec_mxp), _with_percent(rec_64)
     records += [rec_mxp, rec_64]
@@ -424,9 +512,7 @@ def _speedup(ctx: Context, mxp_rec: Record, denom: Record, fp64: Record) -> Reco
         bad = [r.name for r in (mxp_rec, denom) if not r.ok]
         return ctx.record(name, None, "ratio", status="failed", params=params,
                           validation={"passed": False,
-                                      "details": f"no ratio: {', '.join(bad)} did not pass"},
-                          kernel_version=KERNEL_VERSION)
+                                      "details": f"no ratio: {', '.join(bad)} did not pass"})
     assert mxp_rec.value is not None and denom.value is not None
     return ctx.record(name, mxp_rec.value / denom.value, "ratio", params=params,
-                      validation={"passed": True, "details": "both rates passed the HPL check"},
-                      kernel_version=KERNEL_VERSION)
+                      validation={"passed": True, "details": "both rates passed the HPL check"})

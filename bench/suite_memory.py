@@ -11,13 +11,39 @@ thread at a time was held up by another process, and the record carries a
 from __future__ import annotations
 
 from bench.records import Record, summarize
+from bench.registry import Calibrates, CICase, CIEnv, CIRun, Param, benchmark
 from bench.runner import Context
 
 KERNEL_VERSION = "2"
 #: Figure over the sum of per-thread bests below which the run counts as noisy.
 QUIET_RATIO = 0.85
 
+#: 4 Mi elements: 96 MiB over three arrays, a CI-sized STREAM (not 4x the LLC).
+CI_ELEMENTS, CI_NTIMES = 4 * 2**20, 5
 
+
+def _ci_stream(env: CIEnv, _case: str) -> CIRun:
+    from kernels import stream as st
+
+    def once() -> tuple[dict[str, float], bool, str]:
+        run = st.run_stream(CI_ELEMENTS, CI_NTIMES, env.threads)
+        return ({f"memory.stream.{k}": run.best_gbs(k) for k in ("triad", "copy")}, run.valid,
+                "final arrays match STREAM's recurrence" if run.valid else
+                f"final arrays differ from STREAM's recurrence: {run.errors}")
+
+    return CIRun(once, rounds=15, unit="GB/s",
+                 params={"elements": CI_ELEMENTS, "ntimes": CI_NTIMES, "threads": env.threads})
+
+
+@benchmark(suites=("quick", "memory"), records=("memory.stream.*",), order=20,
+           description="STREAM Copy, Scale, Add, Triad", kernel_version=KERNEL_VERSION,
+           params=(Param("stream_elements", "int", "elements per array and rank (default: "
+                         "4x the last-level cache over the node's ranks)", minimum=1),
+                   Param("stream_ntimes", "int", "iterations; the first is not counted",
+                         default=10, minimum=2, maximum=100_000)),
+           outcomes=("per_thread_best_sum_gbs",),
+           calibrates={"memory.stream.triad": Calibrates("stream_triad", "GB/s")},
+           ci=(CICase("stream", _ci_stream),))
 def stream(ctx: Context) -> list[Record]:
     from kernels import stream as st
 
@@ -62,6 +88,6 @@ def stream(ctx: Context) -> list[Record]:
             validation={"passed": passed, "details": details, "epsilon": st.EPSILON,
                         "errors": [g.errors for g in gathered], "notes": notes,
                         "noisy": bool(notes)},
-            kernel_version=KERNEL_VERSION, compile_s=max(g.compile_s for g in gathered),
+            compile_s=max(g.compile_s for g in gathered),
         ))
     return records

@@ -12,8 +12,35 @@ import statistics
 from typing import Any
 
 from bench.records import Record
+from bench.registry import CICase, CIEnv, CIRun, Param, benchmark
 from bench.runner import Context
 from kernels.errors import UserError
+
+#: The network kernels' version (kernels/network.py), stamped on their records.
+KERNEL_VERSION = "1"
+TARGET = Param("net_target_s", "float", "target seconds per timed loop", unit="s",
+               default=0.02, minimum=1e-4, maximum=600)
+#: Loop counts adapt to the machine: an outcome, not an input.
+OUTCOMES = ("iterations", "sweep", "busbw_gb_s")
+#: A fixed loop length in the CI tier (the adaptive count is capped) so runs time equal work.
+CI_ALLREDUCE_BYTES, CI_ALLREDUCE_LOOPS = 2**20, 40
+
+
+def _ci_allreduce_self(env: CIEnv, _case: str) -> CIRun:
+    """Allreduce on MPI_COMM_SELF: the kernel and the MPI library's local path, no network."""
+    from mpi4py import MPI
+
+    from kernels import network
+
+    def once() -> tuple[dict[str, float], bool, str]:
+        (r,) = network.allreduce(MPI.COMM_SELF, [CI_ALLREDUCE_BYTES], repetitions=3,
+                                 target_s=10.0, warmup=2, max_iterations=CI_ALLREDUCE_LOOPS)
+        return ({"network.allreduce.self": statistics.median(r.algbw_gb_s)}, r.valid,
+                "sum verified" if r.valid else "the reduced array differs from the expected sum")
+
+    return CIRun(once, rounds=20, unit="GB/s",
+                 params={"size_bytes": CI_ALLREDUCE_BYTES, "iterations": CI_ALLREDUCE_LOOPS,
+                         "ranks": 1, "communicator": "MPI_COMM_SELF"})
 
 
 def _sizes(ctx: Context, key: str, default: tuple[int, ...]) -> list[int]:
@@ -35,6 +62,15 @@ def _options(ctx: Context) -> tuple[int, float]:
     return repeats, target_s
 
 
+@benchmark(suites=("network",), records=("network.pingpong.*",), order=50,
+           description="MPI ping-pong latency and bandwidth sweep", kernel_version=KERNEL_VERSION,
+           params=(Param("net_sizes", "ints", "message sizes of the sweep", unit="bytes"),
+                   TARGET),
+           outcomes=OUTCOMES,
+           ci=(CICase("network_pingpong", skip="network.pingpong: a ping-pong needs 2 MPI ranks "
+                      "and the CI tier is one process; it is covered by "
+                      "tests/mpi/test_network_mpi.py and compared with mpi4py.bench by "
+                      "'hpcplan anchors'"),))
 def pingpong(ctx: Context) -> list[Record]:
     """Latency at the smallest message and bandwidth at the largest, the sweep in params."""
     from kernels import network as net
@@ -68,6 +104,11 @@ def pingpong(ctx: Context) -> list[Record]:
     ]
 
 
+@benchmark(suites=("network",), records=("network.allreduce.*",), order=51,
+           description="MPI allreduce bandwidth", kernel_version=KERNEL_VERSION,
+           params=(Param("net_allreduce_sizes", "ints", "message sizes of the allreduce sweep",
+                         unit="bytes"), TARGET),
+           outcomes=OUTCOMES, ci=(CICase("network_allreduce_self", _ci_allreduce_self),))
 def allreduce(ctx: Context) -> list[Record]:
     """Sum-allreduce of float64: algorithm bandwidth at the largest size, bus bandwidth too."""
     from kernels import network as net
@@ -98,8 +139,6 @@ def allreduce(ctx: Context) -> list[Record]:
 
 def _record(ctx: Context, name: str, unit: str, direction: str, samples: tuple[float, ...],
             valid: bool, size_bytes: int, iterations: int, params: dict[str, Any]) -> Record:
-    from kernels import network as net
-
     details = ("payloads verified after the timed loops" if valid else
                "a received payload differs from what was sent")
     return ctx.record(
@@ -107,5 +146,4 @@ def _record(ctx: Context, name: str, unit: str, direction: str, samples: tuple[f
         status="ok" if valid else "failed", samples=samples if valid else (),
         params={**params, "message_bytes": size_bytes, "iterations": iterations},
         validation={"passed": valid, "details": details},
-        kernel_version=net.KERNEL_VERSION,
     )

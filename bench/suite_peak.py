@@ -30,6 +30,7 @@ from typing import Any
 
 from bench import sysinfo
 from bench.records import Record
+from bench.registry import Calibrates, CICase, CIEnv, CIRun, Param, benchmark
 from bench.runner import Context, compile_time, repeat, to_record
 
 KERNEL_VERSION = "2"
@@ -250,7 +251,7 @@ def clock_notes(peak: sysinfo.Peak, best: float, nodes: int,
     return params, notes
 
 
-def _peak(ctx: Context, precision: str) -> list[Record]:
+def _peak_rate(ctx: Context, precision: str) -> list[Record]:
     from kernels import clock, flops
 
     name = f"compute.peak.{precision}"
@@ -316,7 +317,7 @@ def _peak(ctx: Context, precision: str) -> list[Record]:
                      "best repetition kept")
     itemsize = 8 if precision == "fp64" else 4
     return [to_record(
-        ctx, name, "GFLOP/s", m, statistic="max", kernel_version=KERNEL_VERSION,
+        ctx, name, "GFLOP/s", m, statistic="max",
         params={"precision": precision, "threads_per_rank": threads,
                 "variant": variant.label, "lanes": variant.lanes, "chains": variant.chains,
                 "vector_bits": variant.vector_bits(itemsize), "accumulators": variant.width,
@@ -343,14 +344,69 @@ def _features() -> str:
         else "LLVM default"
 
 
+PARAMS = (
+    Param("peak_seconds", "float", "target seconds per timed repetition", unit="s",
+          default=0.25, minimum=0.001, maximum=3600),
+    Param("peak_variant", "word", "force a kernel variant (chains x lanes, e.g. 8x8) instead "
+          "of the one chosen for this CPU"),
+    Param("peak_sweep", "bool", "sweep the variants again instead of using the cached choice",
+          default=False),
+    Param("peak_sweep_seconds", "float", "seconds per variant in the sweep", unit="s",
+          default=SWEEP_SECONDS, minimum=0.001, maximum=60),
+)
+#: What the peak kernel chose or measured on this host: not inputs, so not compared.
+OUTCOMES = ("iterations", "flops_per_repetition", "sweep", "variant", "lanes", "chains",
+            "vector_bits", "accumulators", "measured_clock_mhz", "percent_of_peak",
+            "peak_at_measured_clock_gflops", "percent_of_peak_at_measured_clock")
+#: FMA iterations per thread and CI round (about 5-10 ms on a current core).
+CI_PEAK_ITERATIONS = 2_000_000
+
+
+def _ci_peak(env: CIEnv, precision: str) -> CIRun:
+    """A fixed variant, never swept: two CI runs must time the same code."""
+    from kernels import flops
+
+    cpu = env.machine.cpu
+    itemsize = 8 if precision == "fp64" else 4
+    variant = flops.default_variant(sysinfo.vector_bits(cpu), itemsize, sysinfo.registers(cpu))
+    flops.compile_kernel(precision, variant)
+    tol = flops.tolerance(precision)
+
+    def once() -> tuple[dict[str, float], bool, str]:
+        run = flops.run_fma(precision, variant, CI_PEAK_ITERATIONS, env.threads)
+        ok = run.max_rel_error <= tol
+        return ({f"compute.peak.{precision}": run.gflops}, ok,
+                f"closed form matched within {tol:.1e}" if ok else
+                f"error {run.max_rel_error:.2e} > {tol:.2e} against the closed form")
+
+    return CIRun(once, rounds=20, unit="GFLOP/s",
+                 params={"precision": precision, "accumulators": variant.width,
+                         "threads": env.threads, "iterations": CI_PEAK_ITERATIONS})
+
+
+@benchmark(suites=("quick", "peak"), records=("compute.peak.fp64",), order=10,
+           description="peak FP64 FLOP/s: FMA chains in registers, variant chosen per CPU",
+           kernel_version=KERNEL_VERSION, params=PARAMS, outcomes=OUTCOMES,
+           calibrates={"compute.peak.fp64": Calibrates("fp64_peak_fraction", "GFLOP/s",
+                                                       "peak_fp64_gflops")},
+           ci=(CICase("peak", _ci_peak, ids=("fp64",)),))
 def peak_fp64(ctx: Context) -> list[Record]:
-    return _peak(ctx, "fp64")
+    return _peak_rate(ctx, "fp64")
 
 
+@benchmark(suites=("quick", "peak"), records=("compute.peak.fp32",), order=11,
+           description="peak FP32 FLOP/s: FMA chains in registers, variant chosen per CPU",
+           kernel_version=KERNEL_VERSION, params=PARAMS, outcomes=OUTCOMES,
+           calibrates={"compute.peak.fp32": Calibrates("fp32_peak_fraction", "GFLOP/s",
+                                                       "peak_fp32_gflops")},
+           ci=(CICase("peak", _ci_peak, ids=("fp32",)),))
 def peak_fp32(ctx: Context) -> list[Record]:
-    return _peak(ctx, "fp32")
+    return _peak_rate(ctx, "fp32")
 
 
+@benchmark(suites=("quick", "peak"), records=("compute.peak.fp16", "compute.peak.bf16"),
+           order=12, description="peak FP16 and BF16 FLOP/s, or why they cannot be measured",
+           kernel_version=KERNEL_VERSION, outcomes=("probed_at",))
 def peak_low_precision(ctx: Context) -> list[Record]:
     """FP16 and BF16: reported as unavailable unless Numba can execute them natively.
 

@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kernels import memory
+
 #: Default FMA units per core when the site config does not say: two is what
 #: current server cores (Skylake-SP Gold/Platinum and later, Zen 4/5, Neoverse
 #: V-series) have; a one-unit part makes the theoretical peak an overestimate.
@@ -160,16 +162,6 @@ def parse_cpu(cpuinfo_text: str, sys_cpu: Path, arch: str) -> CpuInfo:
     return CpuInfo(arch=arch, model=model, vendor=vendor, sockets=sockets, cores=cores,
                    threads=threads, base_mhz=base, max_mhz=max_mhz, flags=flags,
                    caches=parse_caches(sys_cpu), numa_nodes=numa, family=family)
-
-
-def parse_meminfo(text: str) -> dict[str, int]:
-    """MemTotal and MemAvailable in bytes."""
-    out = {}
-    for line in text.splitlines():
-        key, _, rest = line.partition(":")
-        if key in ("MemTotal", "MemAvailable"):
-            out[key] = int(rest.split()[0]) * 1024
-    return out
 
 
 # --- theoretical peaks -------------------------------------------------------
@@ -396,12 +388,12 @@ def probe(fma_units: int = DEFAULT_FMA_UNITS, root: Path = Path("/")) -> Machine
     """Probe the machine under ``root`` (``/`` for this one, a fixture tree in tests)."""
     arch = platform.machine() if root == Path("/") else _fixture_arch(root)
     cpu = parse_cpu(_read(root / "proc/cpuinfo") or "", root / "sys/devices/system/cpu", arch)
-    mem = parse_meminfo(_read(root / "proc/meminfo") or "")
+    mem = memory.probe(root / "proc/meminfo")
     return Machine(
         hostname=platform.node() if root == Path("/") else "fixture",
         cpu=cpu,
-        memory_bytes=mem.get("MemTotal", 0),
-        memory_available_bytes=mem.get("MemAvailable", mem.get("MemTotal", 0)),
+        memory_bytes=mem.total_bytes,
+        memory_available_bytes=mem.available_bytes,
         fma_units=fma_units,
         peaks=theoretical_peaks(cpu, fma_units),
     )

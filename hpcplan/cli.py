@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "hpcplan.cmd_clean",
     "hpcplan.cmd_compare",
     "hpcplan.cmd_gate",
+    "hpcplan.cmd_anchors",
 )
 
 
@@ -70,15 +71,20 @@ def check_paths(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     from kernels.errors import UserError
 
-    parser = build_parser()
+    try:
+        parser = build_parser()  # a site's $HPCPLAN_BENCHMARKS module may fail to import
+    except UserError as exc:
+        print(f"hpcplan: error: {exc}", file=sys.stderr)
+        return 2
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
     try:
-        from hpcplan import config
+        from hpcplan import config, options
 
         check_paths(args)
+        options.check(args)  # --samples, --seed: in range for every command that takes them
         config.load(args.config)  # a named config that is missing or broken stops every command
         return int(args.func(args) or 0)
     except UserError as exc:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from hpcplan import options
 from kernels.errors import UserError
 
 SPEC_HELP = ("a results file or directory, a run id in the results store, or a pytest-benchmark "
@@ -25,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("a", metavar="A", help=f"the reference: {SPEC_HELP}")
     p.add_argument("b", metavar="B", help=f"the one judged against A: {SPEC_HELP}")
     add_statistics_options(p)
-    p.add_argument("--results", metavar="DIR", help="results store for run ids")
+    options.add_results(p)  # the store a run id is looked up in
     p.add_argument("--json", action="store_true", help="print the comparisons as JSON")
     p.set_defaults(func=run)
 
@@ -50,9 +51,10 @@ def check_statistics_options(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from bench.compare import compare_sides
+    from hpcplan import config
 
     check_statistics_options(args)
-    root = Path(args.results) if args.results else store_root(args)
+    root = options.results_dir(args, config.load(args.config))
     stores: dict[Path, Any] = {}
     try:
         side_a, side_b = load_side(args.a, root, stores), load_side(args.b, root, stores)
@@ -134,13 +136,6 @@ def close_stores(stores: dict[Path, Any]) -> None:
     for store in stores.values():
         store.close()
     stores.clear()
-
-
-def store_root(args: argparse.Namespace) -> Path | None:
-    from hpcplan import config
-
-    root = config.load(args.config).results_dir
-    return Path(root) if root else None
 
 
 def table(comparisons: Sequence[Any], confidence: float) -> str:

@@ -15,6 +15,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from hpcplan import options
 from kernels.errors import UserError
 
 
@@ -40,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"directory of per-machine baselines (default {DEFAULT_DIR})")
     p.add_argument("--refresh", action="store_true",
                    help="make CURRENT the baseline of its machine and exit")
-    p.add_argument("--results", metavar="DIR", help="results store for run ids")
+    options.add_results(p)  # the store a run id is looked up in
     add_statistics_options(p)
     p.set_defaults(func=run)
 
@@ -48,7 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from bench import baselines
     from bench.compare import parse_fraction
-    from hpcplan.cmd_compare import check_statistics_options, close_stores, store_root
+    from hpcplan import config
+    from hpcplan.cmd_compare import check_statistics_options, close_stores
 
     check_statistics_options(args)
     if args.refresh:
@@ -58,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"baseline written: {target}")
         return 0
     allowance = parse_fraction(args.max_slowdown)
-    root = Path(args.results) if args.results else store_root(args)
+    root = options.results_dir(args, config.load(args.config))
     failed: set[str] | None = None
     stores: dict[Path, Any] = {}  # a results store's index opened once for every run id
     try:

@@ -15,7 +15,7 @@ import sys
 
 def register(sub: argparse._SubParsersAction) -> None:
     from hpcplan.cmd_report import add_report_options
-    from hpcplan.cmd_run import add_measure_options
+    from hpcplan.cmd_run import add_measure_options, describe_suites_on_help
 
     p = sub.add_parser(
         "plan", help="the main job: measure, store, calibrate, project, report",
@@ -24,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "write the HTML report; prints the report's path. Exit 1 when a benchmark failed "
         "validation (its record is kept and the report is still written).")
     add_measure_options(p)
+    describe_suites_on_help(p)
     p.add_argument("--skip-measure", action="store_true",
                    help="measure nothing; report from the results already stored")
     add_report_options(p)
@@ -31,19 +32,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hpcplan import cmd_report, cmd_run, config, report
+    from hpcplan import cmd_report, cmd_run, config, options, report
     from hpcplan.terminal import progress_printer
     from models import loader
 
     site = config.load(args.config)
-    cmd_report.check_projection_options(args)
     cmd_run.options_from(args)  # refuse a bad --param or --repeats before anything runs
     loader.load_scenario(loader.resolve_path(args.scenario))  # fail before measuring
-    root = cmd_report.results_dir(args, site)
+    root = options.results_dir(args, site)
     report.out_path(root, args.out)
     code = 0
     if not args.skip_measure:
-        measured = cmd_run.measure(site, args.suite, str(root), cmd_run.options_from(args),
+        measured = cmd_run.measure(site, args.suite, root, cmd_run.options_from(args),
                                    quiet=args.quiet)
         if not measured.is_root:
             return 0
@@ -55,14 +55,14 @@ def run(args: argparse.Namespace) -> int:
     say = progress_printer() if not args.quiet else (lambda _m: None)
     say("calibrating, projecting and writing the report")
     built, written = cmd_report.make(args, root)
-    from hpcplan import report_text
     from hpcplan.cmd_project import headline
+    from hpcplan.report.sections import calibration_line, measurement_line
 
     print()
     print(headline(built.projection))
     print()
-    print(report_text.measurement_line(built))
-    print(report_text.calibration_line(built))
+    print(measurement_line(built))
+    print(calibration_line(built))
     for note in built.calibration.notes if built.calibration else ():
         print(f"  note: {note}")
     print(f"\nreport: {written.html}")

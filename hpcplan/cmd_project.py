@@ -14,7 +14,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from hpcplan import options
+
+if TYPE_CHECKING:
+    from hpcplan.report.tables import Table
+    from models.projection import Projection
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,10 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Project when each capacity target is met, with what probability, at what "
         "power, and which assumption drives the answer. SCENARIO is a TOML file or the name of "
         "one in models/scenarios (default: the Guangzhou scenario); give two or more to compare.")
-    p.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="scenario file(s)")
-    p.add_argument("--samples", type=int, default=10_000, metavar="N",
-                   help="Monte Carlo samples (default 10000; 0: deterministic only)")
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    options.add_scenarios(p)
+    options.add_samples(p)
+    options.add_seed(p)
     p.add_argument("--calibrate-from", metavar="RESULTS",
                    help="results directory whose measured efficiencies replace assumed ones")
     p.add_argument("--json", action="store_true", help="print the projection(s) as JSON")
@@ -34,11 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hpcplan.cmd_report import check_projection_options
     from models import loader
     from models.projection import project
 
-    check_projection_options(args)
     names = args.scenarios or [None]
     projections = []
     for name in names:
@@ -71,20 +74,20 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
-def _text(t: Any) -> str:
+def _text(t: Table) -> str:
     from hpcplan.terminal import table
 
     return table(t.headers, t.rows)
 
 
-def headline(p: Any) -> str:
-    from hpcplan import projection_tables as pt
+def headline(p: Projection) -> str:
+    from hpcplan.report import tables as pt
 
     return _text(pt.targets(p))
 
 
-def render(p: Any) -> str:
-    from hpcplan import projection_tables as pt
+def render(p: Projection) -> str:
+    from hpcplan.report import tables as pt
 
     out = [f"{p.scenario_name}  [{p.scenario_file}]"]
     if p.description:
@@ -133,7 +136,7 @@ def render(p: Any) -> str:
     return "\n".join(out)
 
 
-def compare(projections: list[Any]) -> str:
-    from hpcplan import projection_tables as pt
+def compare(projections: list[Projection]) -> str:
+    from hpcplan.report import tables as pt
 
     return "Scenario comparison\n" + _text(pt.comparison(projections))

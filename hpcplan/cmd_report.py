@@ -11,29 +11,18 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from hpcplan import options
+
 
 def add_report_options(p: argparse.ArgumentParser) -> None:
     """Options shared with ``hpcplan plan``."""
-    p.add_argument("--results", metavar="DIR",
-                   help="results directory (default: $HPCPLAN_RESULTS, site config, ./results)")
-    p.add_argument("--scenario", metavar="FILE",
-                   help="scenario TOML file or a name in models/scenarios (default: guangzhou)")
+    options.add_results(p)
+    options.add_scenario(p)
     p.add_argument("--out", metavar="FILE",
                    help="HTML file to write; the .md summary and -*.csv tables go beside it "
                         "(default: RESULTS/report/report.html)")
-    p.add_argument("--samples", type=int, default=10_000, metavar="N",
-                   help="Monte Carlo samples (default 10000; 0: deterministic only)")
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
-
-
-def check_projection_options(args: argparse.Namespace) -> None:
-    """--samples and --seed in range (shared with ``project`` and ``plan``)."""
-    from kernels.errors import UserError
-
-    if not 0 <= args.samples <= 10_000_000:
-        raise UserError(f"--samples must be between 0 and 10000000, got {args.samples}")
-    if not 0 <= args.seed < 2**63:
-        raise UserError(f"--seed must be between 0 and {2**63 - 1}, got {args.seed}")
+    options.add_samples(p)
+    options.add_seed(p)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,12 +33,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         "Markdown summary and CSV tables beside it. Prints the report's path.")
     add_report_options(p)
     p.set_defaults(func=run)
-
-
-def results_dir(args: argparse.Namespace, site: Any) -> Path:
-    from bench.store import default_root
-
-    return Path(args.results or site.results_dir or default_root())
 
 
 def make(args: argparse.Namespace, root: Path) -> Any:
@@ -63,9 +46,8 @@ def make(args: argparse.Namespace, root: Path) -> Any:
 def run(args: argparse.Namespace) -> int:
     from hpcplan import config
 
-    check_projection_options(args)
     site = config.load(args.config)
-    _built, written = make(args, results_dir(args, site))
+    _built, written = make(args, options.results_dir(args, site))
     print(f"report: {written.html}")
     print(f"summary: {written.markdown}; {len(written.csvs)} CSV table(s) beside it")
     return 0

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from hpcplan import options
 from kernels.errors import UserError
 
 #: Results files whose records are turned into one CSV chunk at a time.
@@ -26,10 +27,10 @@ EXPORT_CHUNK_FILES = 200
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("results", help="list, show or export stored records",
-                       description="Read the results store "
-                       "(default $HPCPLAN_RESULTS or ./results).")
+                       description="Read the results store (where: see --results of each "
+                       "verb).")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--results", metavar="DIR", help="results directory")
+    options.add_results(common)
     filters = argparse.ArgumentParser(add_help=False)
     add_filter_options(filters)
     verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
@@ -79,12 +80,12 @@ def filter_of(args: argparse.Namespace) -> Any:
                   until=until, jobs=tuple(args.job), statuses=tuple(args.status))
 
 
-def _store(args: argparse.Namespace):
+def open_store(args: argparse.Namespace) -> Any:
+    """The results store the options name; refused when the directory is not there."""
     from bench.store import Store
     from hpcplan import config
 
-    root = args.results or config.load(args.config).results_dir
-    store = Store(root) if root else Store()
+    store = Store(options.results_dir(args, config.load(args.config)))
     if not store.root.is_dir():
         raise UserError(f"results directory {store.root} does not exist; run 'hpcplan run' first")
     return store
@@ -106,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     flt = filter_of(args) if args.verb in ("list", "export") else None
     if args.verb == "export" and args.parquet:
         _check_parquet()
-    store = _store(args)
+    store = open_store(args)
     if not index.enabled():
         return _run_scan(args, store, flt)
     try:
@@ -223,7 +224,7 @@ def _show(records: list, run: str | None, as_json: bool) -> int:
 
 
 def _print_run(run_id: str, recs: list, as_json: bool) -> int:
-    from hpcplan import recordview
+    from hpcplan.report.records import HEADERS, rows
     from hpcplan.terminal import table
 
     if not recs:
@@ -232,7 +233,7 @@ def _print_run(run_id: str, recs: list, as_json: bool) -> int:
         print(json.dumps([r.to_dict() for r in recs], indent=1))
     else:
         print(f"run {run_id} on {recs[0].machine.get('hostname')} at {recs[0].timestamp}")
-        print(table(recordview.HEADERS, recordview.rows(recs)))
+        print(table(HEADERS, rows(recs)))
     return 0
 
 

@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from hpcplan.options import add_results, results_dir
 from kernels.errors import UserError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from bench import suites
-
     p = sub.add_parser(
         "run", help="run a benchmark suite and store its records",
-        description="Run a suite (under mpiexec or srun every rank measures and rank 0 writes). "
-        "Suites: " + "; ".join(f"{n}: {suites.DESCRIPTIONS.get(n, '')}" for n in suites.names()),
+        description="Run a suite (under mpiexec or srun every rank measures and rank 0 writes).",
     )
+    describe_suites_on_help(p)
     add_measure_options(p)
-    p.add_argument("--results", metavar="DIR",
-                   help="results directory (default: $HPCPLAN_RESULTS, site config, ./results)")
+    add_results(p)
     p.set_defaults(func=run)
 
 
@@ -35,25 +35,71 @@ def add_measure_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
-def parse_params(items: list[str]) -> dict[str, Any]:
-    """Typed, checked ``--param`` values (see ``bench.params``)."""
+def describe_suites_on_help(p: argparse.ArgumentParser) -> None:
+    """List the suites and their ``--param`` keys in ``p``'s help, read from the registry
+    only when the help is shown: importing every benchmark module would slow
+    ``hpcplan --help`` and every command's start."""
+    plain = p.format_help
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+
+    def format_help() -> str:
+        from bench import suites
+
+        if not p.epilog:
+            lines = [*textwrap.wrap(p.description or "", 78), "", "suites:"]
+            for n in suites.names():
+                lines += textwrap.wrap(f"{n}: {suites.describe(n)}", 78, initial_indent="  ",
+                                       subsequent_indent="      ")
+            p.description = "\n".join(lines)
+            p.epilog = params_help()
+        return plain()
+
+    p.format_help = format_help  # type: ignore[method-assign]
+
+
+def params_help() -> str:
+    """Every ``--param`` key once, with kind, unit, range, default and the suites reading it."""
+    from bench import registry
+
+    readers: dict[str, list[str]] = {}
+    for suite in registry.names():
+        for key in registry.params(suite):
+            readers.setdefault(key, []).append(suite)
+    lines = ["parameters (--param KEY=VALUE; checked against the suite's declarations):"]
+    for key, param in registry.params().items():
+        lines += textwrap.wrap(f"{param.describe()} [suites: {', '.join(readers[key])}]", 78,
+                               initial_indent="  ", subsequent_indent="      ")
+    return "\n".join(lines)
+
+
+def parse_params(items: list[str], suites: list[str] | None = None) -> dict[str, Any]:
+    """Typed, checked ``--param`` values for ``suites`` (see ``bench.params``)."""
     from bench import params
 
-    return params.parse(items)
+    return params.parse(items, suites)
 
 
 def run(args: argparse.Namespace) -> int:
     from hpcplan import config
 
     site = config.load(args.config)
-    return measure(site, args.suite, args.results, options_from(args), quiet=args.quiet).code
+    return measure(site, args.suite, results_dir(args, site), options_from(args),
+                   quiet=args.quiet).code
 
 
-def options_from(args: argparse.Namespace) -> dict[str, Any]:
-    """Kernel options from --param, --repeats and --target (shared with ``hpcplan plan``)."""
+def options_from(args: argparse.Namespace, suites: list[str] | None = None) -> dict[str, Any]:
+    """Kernel options from --param, --repeats and --target (shared with ``hpcplan plan``).
+
+    Keys are checked against what ``suites`` read (default: ``args.suite``), so a typo
+    or a key of another suite is refused before anything runs.
+    """
+    from bench import suites as known
     from kernels.files import path_arg
 
-    options = parse_params(args.param)
+    chosen = suites if suites is not None else [args.suite]
+    for suite in chosen:
+        known.resolve(suite)  # an unknown suite is one sentence, before the params
+    options = parse_params(args.param, chosen)
     if args.repeats is not None:
         if not 2 <= args.repeats <= 1_000_000:
             raise UserError(f"--repeats must be between 2 and 1000000, not {args.repeats}")
@@ -74,7 +120,7 @@ class Measured:
     interrupted: bool
 
 
-def measure(site: Any, suite: str, results: str | None, options: dict[str, Any], *,
+def measure(site: Any, suite: str, results: Path, options: dict[str, Any], *,
             quiet: bool = False) -> Measured:
     """Run ``suite`` on every rank; rank 0 writes the records and prints their table."""
     from bench import suites
@@ -82,8 +128,7 @@ def measure(site: Any, suite: str, results: str | None, options: dict[str, Any],
     from hpcplan.terminal import progress_printer
 
     benchmarks = suites.resolve(suite)
-    root = results or site.results_dir
-    store = Store(root) if root else Store()
+    store = Store(results)
 
     from bench import runner
 
@@ -113,14 +158,14 @@ def measure(site: Any, suite: str, results: str | None, options: dict[str, Any],
 
 
 def report(records: list, store: Any) -> int:
-    from hpcplan import recordview
+    from hpcplan.report.records import HEADERS, rows
     from hpcplan.terminal import table
 
     if not records:
         print("no benchmark completed; nothing written", file=sys.stderr)
         return 1
     path = store.write(records)
-    print(table(recordview.HEADERS, recordview.rows(records)))
+    print(table(HEADERS, rows(records)))
     print(f"\n{len(records)} record(s) written to {path}")
     failed = [r.name for r in records if r.status in ("failed", "aborted")]
     if failed:

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from hpcplan import options
 from kernels.errors import UserError
 
 #: The jobs area inside a results directory (the store reads only its top level).
@@ -26,15 +27,14 @@ ABORTED_STATES = frozenset({"TIMEOUT", "CANCELLED", "PREEMPTED", "DEADLINE"})
 
 def register(sub: argparse._SubParsersAction) -> None:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--results", metavar="DIR",
-                        help="results directory (default: $HPCPLAN_RESULTS, site config, "
-                        "./results); its slurm/ sub-directory holds the jobs")
+    options.add_results(common)  # its slurm/ sub-directory holds the jobs and their ledger
 
     p = sub.add_parser(
         "submit", parents=[common], help="run suites as Slurm batch jobs",
         description="Write a batch script per node count and submit it with sbatch; the job "
         "runs 'hpcplan run' under srun on every rank. Defaults come from the [slurm] table of "
-        "the site configuration.")
+        "the site configuration. The jobs and their ledger live in the slurm/ sub-directory of "
+        "the results directory.")
     p.add_argument("suites", nargs="+", metavar="SUITE", help="suite(s) to run in each job")
     p.add_argument("--nodes", default="1", metavar="N[,N...]",
                    help="node counts, one job each (default: 1)")
@@ -88,18 +88,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 # --- shared helpers ----------------------------------------------------------------------
 
-def _results_root(args: argparse.Namespace) -> Path:
-    from bench.store import default_root
-    from hpcplan import config
-
-    root = args.results or config.load(args.config).results_dir
-    return Path(root).resolve() if root else default_root().resolve()
-
-
 def _ledger(root: Path) -> Any:
     from slurm.ledger import Ledger
 
     return Ledger(root / JOBS_SUBDIR)
+
+
+def jobs_root(args: argparse.Namespace) -> Path:
+    """The results directory, absolute: the batch scripts name it from their own directory."""
+    from hpcplan import config
+
+    return options.results_dir(args, config.load(args.config)).resolve()
 
 
 def _slurm_errors(func: Any) -> Any:
@@ -138,18 +137,16 @@ def _pythonpath() -> Path:
 
 def build_specs(args: argparse.Namespace, root: Path) -> list[Any]:
     """One validated JobSpec per node count."""
-    from bench import suites as suite_registry
     from hpcplan import config
     from hpcplan.cmd_run import options_from
     from slurm.jobs import new_job_dir
     from slurm.script import JobSpec
 
     site = config.load(args.config)
-    options_from(args)  # the job's 'hpcplan run' would refuse these; refuse them here first
+    # each suite's 'hpcplan run' in the job would refuse these (unknown suite, a key that
+    # suite does not read, a value out of range); refuse them here first
     for suite in args.suites:
-        if suite not in suite_registry.SUITES:
-            raise UserError(f"unknown suite {suite!r}; known suites: "
-                            f"{', '.join(suite_registry.names())}")
+        options_from(args, [suite])
     defaults = site.slurm
     python = args.python or defaults.python or sys.executable
     run_args: list[str] = []
@@ -203,7 +200,7 @@ def check_partition(client: Any, specs: list[Any]) -> None:
 def submit(args: argparse.Namespace) -> int:
     from slurm.script import render_script
 
-    root = _results_root(args)
+    root = jobs_root(args)
     specs = build_specs(args, root)
     if args.dry_run:
         for i, spec in enumerate(specs):
@@ -239,7 +236,7 @@ def jobs(args: argparse.Namespace) -> int:
     from hpcplan.terminal import table
     from slurm.client import SlurmClient
 
-    root = _results_root(args)
+    root = jobs_root(args)
     entries = _ledger(root).entries()
     if not entries:
         print(f"no jobs submitted with results directory {root}")
@@ -276,7 +273,7 @@ def _elapsed(seconds: float | None) -> str:
 def collect(args: argparse.Namespace) -> int:
     from slurm.client import SlurmClient, check_job_id
 
-    root = _results_root(args)
+    root = jobs_root(args)
     ids = [check_job_id(j) for j in args.job_ids]
     return _collect(SlurmClient(), _ledger(root), root, ids, wait=args.wait,
                     timeout_s=args.timeout)
@@ -371,7 +368,7 @@ def cancel(args: argparse.Namespace) -> int:
 
     client = SlurmClient()
     ids = [check_job_id(j) for j in args.job_ids]
-    ledger = _ledger(_results_root(args))
+    ledger = _ledger(jobs_root(args))
     for job_id in ids:
         client.cancel(job_id)
         if ledger.get(job_id) is not None:

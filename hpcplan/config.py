@@ -37,7 +37,7 @@ class SiteConfig:
     name: str = "local"
     node_type: str = ""  # ties measurements to the model's node catalogue
     fma_units: int = 2  # FMA units per core: cannot be probed
-    results_dir: str = ""  # empty: $HPCPLAN_RESULTS or ./results
+    results_dir: str = ""  # after --results and $HPCPLAN_RESULTS (options.results_dir)
     slurm: SlurmDefaults = field(default_factory=SlurmDefaults)
     source: str = "built-in defaults"
 

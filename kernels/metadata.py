@@ -40,7 +40,6 @@ from kernels.workdir import guard_space
 HARD_FILE_BYTES = 3901
 PHASES = ("create", "stat", "read", "remove")
 MODES = ("easy", "hard")
-KERNEL_VERSION = "2"  # 2: dir_fd-relative calls, checks after the window, mdtest-like read
 _BLOCK = 4096
 #: Files whose contents one stamping of the pattern buffer covers (1 MiB / 4 KiB).
 _BATCH = 256

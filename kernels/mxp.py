@@ -113,20 +113,6 @@ def check_problem(n: int, nb: int, precision: str, available_bytes: int | None =
                 f"{available_bytes / 1e9:.2f} GB is available; the largest n that fits is {fit}")
 
 
-def available_memory_bytes(meminfo: str = "/proc/meminfo") -> int:
-    """MemAvailable of this node in bytes (the kernel's estimate of what can be allocated)."""
-    try:
-        with open(meminfo) as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    import os
-
-    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-
-
 # --- Numba leaves ------------------------------------------------------------
 
 @njit(cache=True, error_model="numpy")

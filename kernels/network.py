@@ -23,7 +23,6 @@ import numpy as np
 
 from kernels.errors import UserError
 
-KERNEL_VERSION = "1"
 #: The default sweep: 8 B to 4 MiB in powers of 4 (the sizes the speed targets name included).
 DEFAULT_SIZES_BYTES = (8, 64, 512, 4096, 32768, 262144, 1 << 20, 4 << 20)
 _TAG = 17

@@ -10,6 +10,9 @@ memory does not grow with file size; the buffers sit on huge pages by default
 so that every O_DIRECT transfer reaches the device as the same request
 whatever the page allocator did (``kernels.iobuf`` says why that matters).
 
+POSIX and MPI-IO are two back ends (``BACKENDS``) behind one interface, so
+the timing, stonewall, short-transfer and fault rules are written once.
+
 Pure kernel: a config and a directory in, timings and counters out. The
 directory must already be a fresh run directory (see ``kernels.workdir``).
 """
@@ -24,11 +27,11 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
-from kernels import pattern
+from kernels import memory, pattern
 from kernels.comm import or_single
 from kernels.errors import UserError
 from kernels.iobuf import KINDS as BUFFER_KINDS
@@ -40,9 +43,7 @@ MIB = 2**20
 HARD_TRANSFER_BYTES = 47008
 #: O_DIRECT alignment for buffer address, offset and length (the page size).
 DIRECT_ALIGN_BYTES = mmap.PAGESIZE
-APIS = ("posix", "mpiio")
 LAYOUTS = ("fpp", "shared")
-KERNEL_VERSION = "2"  # 2: huge-page transfer buffers by default
 
 
 class StorageFault(Exception):
@@ -248,11 +249,6 @@ def choose_shift(nodes_of_ranks: Sequence[str], reorder: str | int) -> Placement
     return Placement(names, shift, cross, tuple(warnings))
 
 
-def node_memory_bytes() -> int:
-    """Physical memory of this node in bytes."""
-    return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
-
-
 @dataclass
 class BandwidthResult:
     """Everything one test measured; ``failure`` set means the run FAILED (no figure)."""
@@ -316,18 +312,16 @@ class BandwidthRun:
                  ops: PosixOps | None = None, label: str = "easy") -> None:
         config.validate()
         self.cfg = config
-        self.comm = comm
-        self.ops = ops or DEFAULT_OPS
-        self.rank = comm.Get_rank() if comm is not None else 0
-        self.size = comm.Get_size() if comm is not None else 1
-        self.dir = Path(directory) / label
-        if config.api == "mpiio":
+        self.backend = BACKENDS[config.api]
+        if comm is None and self.backend.needs_mpi:
             from mpi4py import MPI
 
-            self.MPI: Any = MPI
-            if comm is None:
-                self.comm = comm = MPI.COMM_SELF
-        self.comm = or_single(self.comm)
+            comm = MPI.COMM_SELF
+        self.comm = or_single(comm)
+        self.ops = ops or DEFAULT_OPS
+        self.rank = self.comm.Get_rank()
+        self.size = self.comm.Get_size()
+        self.dir = Path(directory) / label
         seed = config.seed if config.seed is not None else int.from_bytes(os.urandom(4), "little")
         self.seed = self.comm.bcast(seed)
         self.placement = choose_shift(self.comm.allgather(processor_name()), config.reorder)
@@ -376,7 +370,7 @@ class BandwidthRun:
             per_node[name] = per_node.get(name, 0) + per_rank
         r = self.result
         r.bytes_per_node = max(per_node.values())
-        r.node_memory_bytes = node_memory_bytes()
+        r.node_memory_bytes = memory.probe().total_bytes  # all of it: the page cache can grow
         small = r.bytes_per_node < r.node_memory_bytes
         dropped = self.cfg.drop_cache and self.cfg.fsync
         r.likely_cached_read = (not self.cfg.direct and small and not dropped
@@ -438,10 +432,10 @@ class BandwidthRun:
         except (OSError, StorageFault) as exc:
             err = _fault_message(exc, verb, path) if isinstance(exc, OSError) else str(exc)
         except Exception as exc:
-            if self.cfg.api == "mpiio" and isinstance(exc, self.MPI.Exception):
-                err = f"MPI-IO error while {verb} {path}: {exc.Get_error_string()}"
-            else:
+            text = self.backend.fault(exc, verb, path)
+            if text is None:
                 raise
+            err = text
         return 0, 0, False, err
 
     def verify_data(self, iteration: int = 0) -> str:
@@ -527,118 +521,47 @@ class BandwidthRun:
 
     def _transfer_loop(self, op: str, path: Path, writer: int,
                        start: float) -> tuple[int, int, bool]:
+        """Every back end's timed loop: reads stop where the writer stopped, writes at the
+        stonewall; a short transfer is a fault; fsync before the window closes."""
         c = self.cfg
         limit = self.written[writer] if op == "read" else None
         stop_at = start + c.stonewall_s if (c.stonewall_s and op == "write") else None
-        if c.api == "mpiio":
-            return self._mpiio_loop(op, path, writer, limit, stop_at)
-        flags = (os.O_WRONLY | os.O_CREAT) if op == "write" else os.O_RDONLY
-        if c.direct:
-            flags |= os.O_DIRECT
         n = c.transfer_bytes
-        src = self.source
-        rmv = self.rbuf.view
         nbytes = count = 0
         hit = False
-        fd = os.open(path, flags, 0o644)
+        f = self.backend(self, path, op)
         try:
+            transfer = f.write if op == "write" else f.read
             for off in self.offsets(writer):
                 if limit is not None and count >= limit:
                     break
-                if op == "write":
-                    wmv = src.view(off)
-                    done = self.ops.pwrite(fd, wmv, off)
-                    if done != n:
-                        raise StorageFault(f"short write: {done} of {n} bytes at offset {off} "
-                                           f"of {path}{self._why_short(fd, wmv, off, done)}")
-                else:
-                    done = self.ops.preadv(fd, [rmv], off)
-                    if done != n:
-                        raise StorageFault(f"short read: {done} of {n} bytes at offset {off} "
-                                           f"of {path}")
-                nbytes += n
-                count += 1
-                if stop_at is not None and self.clock() >= stop_at:
-                    hit = True
-                    break
-            if op == "write" and c.fsync:
-                try:
-                    self.ops.fsync(fd)
-                except OSError as exc:
-                    raise StorageFault("fsync failed: " + _fault_message(exc, "syncing", path)) \
-                        from None
-        finally:
-            os.close(fd)
-        return nbytes, count, hit
-
-    def _why_short(self, fd: int, mv: memoryview, off: int, done: int) -> str:
-        """Write the rest once to learn why a write came up short (ENOSPC, EIO...)."""
-        try:
-            self.ops.pwrite(fd, mv[done:], off + done)
-        except OSError as exc:
-            return f" ({_errno_text(exc)})"
-        return ""
-
-    def _mpiio_loop(self, op: str, path: Path, writer: int, limit: int | None,
-                    stop_at: float | None) -> tuple[int, int, bool]:
-        MPI = self.MPI
-        c = self.cfg
-        fcomm = self.comm if c.layout == "shared" else MPI.COMM_SELF
-        amode = (MPI.MODE_WRONLY | MPI.MODE_CREATE) if op == "write" else MPI.MODE_RDONLY
-        info = MPI.Info.Create()
-        for k, v in c.hints:
-            info.Set(k, v)
-        n = c.transfer_bytes
-        src = self.source
-        rbuf = self.read_buf
-        status = MPI.Status()
-        nbytes = count = 0
-        hit = False
-        fh = MPI.File.Open(fcomm, str(path), amode, info)
-        info.Free()
-        try:
-            if op == "write" and c.collective:
-                write = fh.Write_at_all
-            elif op == "write":
-                write = fh.Write_at
-            read = fh.Read_at_all if c.collective else fh.Read_at
-            for off in self.offsets(writer):
-                if limit is not None and count >= limit:
-                    break
-                if op == "write":
-                    start, end = src.span(off)
-                    write(off, [src.bytes[start:end], MPI.BYTE], status)
-                else:
-                    read(off, [rbuf, MPI.BYTE], status)
-                done = status.Get_count(MPI.BYTE)
+                done = transfer(off)
                 if done != n:
-                    raise StorageFault(f"short {op}: {done} of {n} bytes at offset {off} of {path}")
+                    why = f.why_short(off, done) if op == "write" else ""
+                    raise StorageFault(f"short {op}: {done} of {n} bytes at offset {off} "
+                                       f"of {path}{why}")
                 nbytes += n
                 count += 1
                 if stop_at is not None and self.clock() >= stop_at:
                     hit = True
                     break
             if op == "write" and c.fsync:
-                fh.Sync()
+                f.sync()
             if not self.result.hints:
-                hints = fh.Get_info()
-                self.result.hints = {k: hints.Get(k) or "" for k in hints.keys()}  # noqa: SIM118
-                hints.Free()
+                self.result.hints = f.hints()
         finally:
-            fh.Close()
+            f.close()
         return nbytes, count, hit
 
     def _verify_loop(self, path: Path, writer: int, seed: int) -> str:
-        c = self.cfg
-        n = c.transfer_bytes
-        flags = os.O_RDONLY | (os.O_DIRECT if c.direct else 0)
-        mv = self.rbuf.view
-        fd = os.open(path, flags)
+        n = self.cfg.transfer_bytes
+        # Plain system calls whatever wrote the file: faults injected into ops are for timed phases.
+        f = PosixBackend(self, path, "read", ops=PosixOps())
         try:
             for i, off in enumerate(self.offsets(writer)):
                 if i >= self.written[writer]:
                     break
-                done = os.preadv(fd, [mv], off)
+                done = f.read(off)
                 if done != n:
                     return f"short read: {done} of {n} bytes at offset {off} of {path}"
                 bad = pattern.first_mismatch(self.read_buf, seed, writer, off)
@@ -646,8 +569,162 @@ class BandwidthRun:
                     return (f"byte at offset {off + bad} of {path} does not match the pattern "
                             f"written by rank {writer}")
         finally:
-            os.close(fd)
+            f.close()
         return ""
+
+
+# -- back ends ------------------------------------------------------------------------------
+class Backend(Protocol):
+    """One I/O interface on one file for one phase; the timing loop is BandwidthRun's."""
+
+    #: Whether it needs a real MPI communicator (a single rank then gets COMM_SELF).
+    needs_mpi: ClassVar[bool]
+
+    def __init__(self, run: BandwidthRun, path: Path, op: str) -> None: ...
+
+    def write(self, offset: int) -> int:
+        """Write the pattern's transfer for file ``offset``; the bytes written."""
+        ...
+
+    def read(self, offset: int) -> int:
+        """Read one transfer at ``offset`` into the run's read buffer; the bytes read."""
+        ...
+
+    def why_short(self, offset: int, done: int) -> str:
+        """Why a write at ``offset`` came up short, as ' (reason)'; '' when unknown."""
+        ...
+
+    def sync(self) -> None: ...
+
+    def hints(self) -> dict[str, str]:
+        """The hints the I/O library applied (recorded with the result), or {}."""
+        ...
+
+    def close(self) -> None: ...
+
+    @staticmethod
+    def fault(exc: Exception, verb: str, path: Path) -> str | None:
+        """The message for this library's own exception type; None for any other."""
+        ...
+
+
+_NO_VIEW = memoryview(b"")
+
+
+class PosixBackend:
+    """open(2), pwrite, preadv, fsync; O_DIRECT works because both buffers are page-aligned."""
+
+    needs_mpi = False
+
+    def __init__(self, run: BandwidthRun, path: Path, op: str, ops: PosixOps | None = None
+                 ) -> None:
+        flags = (os.O_WRONLY | os.O_CREAT) if op == "write" else os.O_RDONLY
+        if run.cfg.direct:
+            flags |= os.O_DIRECT
+        self.ops = ops or run.ops
+        self.path = path
+        self.source = run.source
+        self.rmv = run.rbuf.view
+        self.wmv = _NO_VIEW  # the last transfer written, for why_short
+        self.fd = os.open(path, flags, 0o644)
+
+    def write(self, offset: int) -> int:
+        self.wmv = self.source.view(offset)
+        return self.ops.pwrite(self.fd, self.wmv, offset)
+
+    def read(self, offset: int) -> int:
+        return self.ops.preadv(self.fd, [self.rmv], offset)
+
+    def why_short(self, offset: int, done: int) -> str:
+        """Write the rest once to learn why a write came up short (ENOSPC, EIO...)."""
+        try:
+            self.ops.pwrite(self.fd, self.wmv[done:], offset + done)
+        except OSError as exc:
+            return f" ({_errno_text(exc)})"
+        return ""
+
+    def sync(self) -> None:
+        try:
+            self.ops.fsync(self.fd)
+        except OSError as exc:
+            raise StorageFault("fsync failed: " + _fault_message(exc, "syncing", self.path)) \
+                from None
+
+    def hints(self) -> dict[str, str]:
+        return {}
+
+    def close(self) -> None:
+        self.wmv = _NO_VIEW  # a view left alive would keep the pattern's mapping open
+        os.close(self.fd)
+
+    @staticmethod
+    def fault(exc: Exception, verb: str, path: Path) -> str | None:
+        return None
+
+
+class MpiioBackend:
+    """MPI_File_open on the run's communicator (shared file) or COMM_SELF (file per process),
+    with the configured hints; collective or independent reads and writes; MPI_File_sync."""
+
+    needs_mpi = True
+
+    def __init__(self, run: BandwidthRun, path: Path, op: str) -> None:
+        from mpi4py import MPI
+
+        c = run.cfg
+        fcomm = run.comm if c.layout == "shared" else MPI.COMM_SELF
+        amode = (MPI.MODE_WRONLY | MPI.MODE_CREATE) if op == "write" else MPI.MODE_RDONLY
+        info = MPI.Info.Create()
+        try:
+            for k, v in c.hints:
+                info.Set(k, v)
+            self.fh = MPI.File.Open(fcomm, str(path), amode, info)
+        finally:
+            info.Free()
+        self.byte = MPI.BYTE
+        self.status = MPI.Status()
+        self.source = run.source
+        self.rbuf = run.read_buf
+        self._write = self.fh.Write_at_all if c.collective else self.fh.Write_at
+        self._read = self.fh.Read_at_all if c.collective else self.fh.Read_at
+
+    def write(self, offset: int) -> int:
+        start, end = self.source.span(offset)
+        self._write(offset, [self.source.bytes[start:end], self.byte], self.status)
+        return int(self.status.Get_count(self.byte))
+
+    def read(self, offset: int) -> int:
+        self._read(offset, [self.rbuf, self.byte], self.status)
+        return int(self.status.Get_count(self.byte))
+
+    def why_short(self, offset: int, done: int) -> str:
+        return ""
+
+    def sync(self) -> None:
+        self.fh.Sync()
+
+    def hints(self) -> dict[str, str]:
+        info = self.fh.Get_info()
+        try:
+            return {k: info.Get(k) or "" for k in info.keys()}  # noqa: SIM118
+        finally:
+            info.Free()
+
+    def close(self) -> None:
+        self.fh.Close()
+
+    @staticmethod
+    def fault(exc: Exception, verb: str, path: Path) -> str | None:
+        from mpi4py import MPI
+
+        if isinstance(exc, MPI.Exception):
+            return f"MPI-IO error while {verb} {path}: {exc.Get_error_string()}"
+        return None
+
+
+#: The I/O interfaces by ``IOConfig.api`` name; another (HDF5, say) is one more entry.
+BACKENDS: dict[str, type[Backend]] = {"posix": PosixBackend, "mpiio": MpiioBackend}
+APIS = tuple(BACKENDS)
 
 
 def processor_name() -> str:

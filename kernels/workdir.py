@@ -131,10 +131,19 @@ def guard_space(path: str | os.PathLike[str], planned_bytes: int, planned_files:
 Layout = tuple[tuple[re.Pattern[str], "Layout | None"], ...]
 
 _DATA: Layout = ((re.compile(r"data\.(?:\d{6,9}|shared)"), None),)
+#: mdtest -d mdtest: [#]test-dir.<iter>-<n>/mdtest_tree.<i>[.<j>...]/ holding
+#: file.mdtest.<rank>.<i> files and, one level down, more trees.
+_MD_FILE = (re.compile(r"file\.mdtest\.\d+\.\d+"), None)
+_MD_LEAF: Layout = (_MD_FILE,)
+_MD_TREE: Layout = (_MD_FILE, (re.compile(r"mdtest_tree\.\d+(?:\.\d+)*"), _MD_LEAF))
+_MDTEST: Layout = ((re.compile(r"#?test-dir\.\d+-\d+"),
+                    ((re.compile(r"mdtest_tree\.\d+(?:\.\d+)*"), _MD_TREE),)),)
 #: Every name a run may create directly in its directory, and what lies below it
 #: (kernels.storage: <label>/data.NNNNNN or data.shared and the O_DIRECT probe;
 #: kernels.metadata: md-easy/rank.NNNNNN/f.NNNNNNNN and md-hard/f.NNNNNN.NNNNNNNN;
-#: bench.speed and bench.anchors: fio/fio.data). ``clean`` removes nothing else.
+#: hpcplan.anchors, the scoreboard and its speed scripts: fio/fio.data, IOR's
+#: ior/ior.data[.NNNNNNNN] (-F: one file per rank) and mdtest's tree under mdtest/).
+#: ``clean`` removes nothing else.
 RUN_ENTRIES: dict[str, Layout | None] = {
     ".direct-probe": None,
     "easy": _DATA,
@@ -142,6 +151,8 @@ RUN_ENTRIES: dict[str, Layout | None] = {
     "md-easy": ((re.compile(r"rank\.\d{6,9}"), ((re.compile(r"f\.\d{8,12}"), None),)),),
     "md-hard": ((re.compile(r"f\.\d{6,9}\.\d{8,12}"), None),),
     "fio": ((re.compile(r"fio\.data"), None),),
+    "ior": ((re.compile(r"ior\.data(?:\.\d{8})?"), None),),
+    "mdtest": _MDTEST,
 }
 #: Deepest nesting the removal enters; deeper entries are left and reported.
 MAX_DEPTH = 64

@@ -39,19 +39,26 @@ if TYPE_CHECKING:
 
 REQUIRED_COLUMNS = ("name", "value", "unit", "status", "node_type", "peak_fp64_gflops",
                     "peak_fp32_gflops", "peak_fp16_gflops", "peak_bf16_gflops")
-#: record name -> (catalogue attribute, peak column or "" for an absolute per-node figure)
-ATTRIBUTES = {
-    "compute.peak.fp64": ("fp64_peak_fraction", "peak_fp64_gflops"),
-    "compute.peak.fp32": ("fp32_peak_fraction", "peak_fp32_gflops"),
-    "compute.mxp.speedup": ("mxp_speedup", ""),
-    "memory.stream.triad": ("stream_triad", ""),
-    "storage.easy.write": ("storage_write", ""),
-}
 HPL_RECORDS = ("compute.solve.numpy", "compute.hpl.fp64")
-EXPECTED_UNITS = {"compute.solve.numpy": "GFLOP/s", "compute.hpl.fp64": "GFLOP/s",
-                  "compute.peak.fp64": "GFLOP/s", "compute.peak.fp32": "GFLOP/s",
-                  "compute.mxp.speedup": "ratio",
-                  "memory.stream.triad": "GB/s", "storage.easy.write": "MiB/s"}
+#: The model-input records (efficiencies) and their units; the catalogue figures a record
+#: calibrates are declared with its benchmark (``calibrates=`` in bench/registry.py).
+EFFICIENCY_UNITS = {"compute.solve.numpy": "GFLOP/s", "compute.hpl.fp64": "GFLOP/s"}
+
+
+def attributes() -> dict[str, tuple[str, str]]:
+    """Record name -> (catalogue attribute, peak column or "" for an absolute per-node figure)."""
+    from bench import registry
+
+    return {name: (c.attribute, c.peak_column) for name, c in registry.calibrations().items()}
+
+
+def expected_units() -> dict[str, str]:
+    from bench import registry
+
+    return {**EFFICIENCY_UNITS,
+            **{name: c.unit for name, c in registry.calibrations().items()}}
+
+
 MXP_PRECISIONS = ("fp32", "fp16", "bf16")
 
 
@@ -78,8 +85,11 @@ class CalibrationReport:
                 "notes": list(self.notes)}
 
 
-#: The records calibration reads; ``load_results`` reads only these.
-CALIBRATION_NAMES = (*ATTRIBUTES, *HPL_RECORDS, *(f"compute.mxp.{p}" for p in MXP_PRECISIONS))
+def calibration_names() -> tuple[str, ...]:
+    """The records calibration reads; ``load_results`` reads only these."""
+    return (*attributes(), *HPL_RECORDS, *(f"compute.mxp.{p}" for p in MXP_PRECISIONS))
+
+
 #: The columns calibration and its evidence use.
 FRAME_COLUMNS = (*REQUIRED_COLUMNS, "nodes", "run_id")
 #: Few distinct values: held as categories, so selecting by them stays fast at 100,000 rows.
@@ -88,7 +98,7 @@ CATEGORY_COLUMNS = ("name", "unit", "status", "node_type")
 
 def load_results(root: str | Path, *, notices: list[str] | None = None
                  ) -> tuple[pandas.DataFrame, list[str]]:
-    """The stored records calibration reads (``CALIBRATION_NAMES``) as a DataFrame, one row
+    """The stored records calibration reads (``calibration_names()``) as a DataFrame, one row
     per record, and the store's problems.
 
     Read through the store's index, so no results file is parsed; what the index
@@ -104,10 +114,10 @@ def load_results(root: str | Path, *, notices: list[str] | None = None
     store = Store(path)
     if not index.enabled():
         frame = store.dataframe()
-        frame = frame[frame["name"].isin(CALIBRATION_NAMES)].reset_index(drop=True)
+        frame = frame[frame["name"].isin(calibration_names())].reset_index(drop=True)
         return frame, list(store.problems)
     try:
-        frame = store.frame(index.Filter(names=CALIBRATION_NAMES), FRAME_COLUMNS, locate=False)
+        frame = store.frame(index.Filter(names=calibration_names()), FRAME_COLUMNS, locate=False)
     finally:
         store.close()
     frame = frame.astype({c: "category" for c in CATEGORY_COLUMNS})
@@ -175,11 +185,12 @@ def _per_node(rows: Any, name: str, peak_col: str, notes: list[str]) -> list[flo
     sel = rows[rows["name"] == name]
     if sel.empty:
         return []
-    bad = sel[sel["unit"] != EXPECTED_UNITS.get(name, sel["unit"].iloc[0])]
+    want = expected_units().get(name, sel["unit"].iloc[0])
+    bad = sel[sel["unit"] != want]
     if not bad.empty:
         notes.append(f"{len(bad)} {name} record(s) in unit {bad['unit'].iloc[0]!r} instead of "
-                     f"{EXPECTED_UNITS[name]!r} were left out")
-        sel = sel[sel["unit"] == EXPECTED_UNITS[name]]
+                     f"{want!r} were left out")
+        sel = sel[sel["unit"] == want]
     nodes = sel["nodes"].fillna(1).astype(float) if "nodes" in sel else 1.0
     values = sel["value"].astype(float) / nodes
     if peak_col:
@@ -230,7 +241,7 @@ def _efficiency(sc: Scenario, nt: str, rows: Any,
 def _attributes(entry: Any, rows: Any, notes: list[str]) -> tuple[Any, list[Change]]:
     measured = dict(entry.measured)
     changes = []
-    for name, (attr, peak_col) in ATTRIBUTES.items():
+    for name, (attr, peak_col) in attributes().items():
         vals = _per_node(rows, name, peak_col, notes)
         if not vals:
             continue

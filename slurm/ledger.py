@@ -3,6 +3,8 @@
 One JSON file per results directory. Writes hold an exclusive ``flock`` and
 replace the file atomically (temporary file, fsync, rename), so two ``hpcplan``
 processes on a shared file system never lose an entry or read a half file.
+The atomic replace is written here rather than taken from
+``kernels.files.write_atomic`` because ``slurm`` uses only the standard library.
 """
 
 from __future__ import annotations

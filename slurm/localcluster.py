@@ -3,7 +3,7 @@
 One slurmctld and two slurmd (``node1``, ``node2``) listen on 127.0.0.1 with
 auth/none and cred/none, so no munge is needed; configuration, state, spool,
 logs and pid files all live under one directory and the ports are picked free.
-It follows the recipe in REFERENCE.md and needs root (slurmd runs job steps as
+It follows the recipe in docs/REFERENCE.md and needs root (slurmd runs job steps as
 the submitting user) and Debian's ``slurm-wlm``.
 
     python -m slurm.localcluster start [--dir DIR]   # prints: export SLURM_CONF=...

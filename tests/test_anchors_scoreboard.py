@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from bench.anchors import FLOORS, GROUPS, Line, Settings, main, run_group
+from hpcplan.anchors.board import FLOORS, GROUPS, Line, Settings, run_group
+from hpcplan.cli import main as cli
+
+
+def main(argv: list[str]) -> int:
+    """``hpcplan anchors ARGV``, the documented way to run the board."""
+    return cli(["anchors", *argv])
 
 
 def test_ratio_spread_and_target_for_rates_and_times() -> None:
@@ -70,12 +76,51 @@ def test_quick_network_board_is_written(tmp_path: Path, capsys,
     assert capsys.readouterr().out.strip() == text.strip()
 
 
-def test_unknown_group_is_a_usage_error(capsys) -> None:
-    with pytest.raises(SystemExit) as exc:
-        main(["--only", "peak,gpu", "--output", "-"])
-    assert exc.value.code == 2
-    assert "unknown group(s) gpu" in capsys.readouterr().err
+def test_unknown_group_is_one_sentence_and_exit_2(capsys) -> None:
+    assert main(["--only", "peak,gpu", "--output", "-"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == ("hpcplan: error: unknown --only group(s) gpu; choose from peak, "
+                            "stream, storage, network, mxp, models\n")
     assert set(GROUPS) == {"peak", "stream", "storage", "network", "mxp", "models"}
+
+
+def test_anchors_help_is_a_command_of_hpcplan() -> None:
+    """``hpcplan anchors --help`` in a fresh process: listed, and fast to start."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "hpcplan", "anchors", "--help"],
+                          capture_output=True, text=True, check=False, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    for flag in ("--quick", "--only", "--output", "--dir", "--gate"):
+        assert flag in proc.stdout
+    assert "peak, stream, storage, network, mxp, models" in " ".join(proc.stdout.split())
+    top = subprocess.run([sys.executable, "-m", "hpcplan", "--help"], capture_output=True,
+                         text=True, check=True, timeout=60).stdout
+    assert "anchors" in top
+
+
+def test_python_m_board_is_a_shortcut_for_the_command(capsys) -> None:
+    from hpcplan.anchors import board
+
+    assert board.main(["--only", "nope", "--output", "-"]) == 2
+    assert "unknown --only group(s) nope" in capsys.readouterr().err
+
+
+def test_an_empty_or_unwritable_output_is_one_sentence(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      capsys) -> None:
+    _, group = fake_group([("peak.fp64", [1.0], [1.0])])
+    monkeypatch.setitem(GROUPS, "peak", group)
+    assert main(["--only", "peak", "--output", ""]) == 2
+    assert "--output is an empty path" in capsys.readouterr().err
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert main(["--only", "peak", "--output", str(blocker / "board.txt")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"hpcplan: error: cannot write the board to {blocker / 'board.txt'}")
+    assert err.count("\n") == 1
 
 
 def fake_group(*rounds: list[tuple[str, list[float], list[float]]]

@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench import params as params_mod
+from bench import registry
 from bench.index import INDEX_NAME
 from bench.records import Record, RecordError, from_dict
 from bench.store import Store
@@ -142,7 +143,7 @@ def test_a_store_with_corrupt_files_still_reads(capsys: pytest.CaptureFixture[st
 
 # --- random --param strings ---------------------------------------------------------------
 
-param_keys = st.sampled_from(sorted(params_mod.KINDS)) | st.text(max_size=12)
+param_keys = st.sampled_from(sorted(registry.params())) | st.text(max_size=12)
 param_values = (st.text(max_size=16)
                 | st.sampled_from(["nan", "NaN", "-nan", "inf", "-inf", "Infinity", "1e999",
                                    "-1", "0", "1", "2", "1.5", "1e3", "0x10", "1_000", " 7 ",
@@ -162,7 +163,7 @@ def test_random_params_are_refused_or_typed(capsys: pytest.CaptureFixture[str],
 
     items = [f"{k}={v}" for k, v in pairs] + raw
     try:
-        options = params_mod.parse(items)
+        options = params_mod.parse(items, ["quick"])  # what "hpcplan run" checks by default
     except UserError as exc:
         assert str(exc) and "\n" not in str(exc)
         options = None

@@ -11,6 +11,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -19,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from bench import baselines
+from bench import baselines, registry
 from bench.records import Record, RecordError, from_dict
 from bench.store import Store
 from hpcplan.cli import main
@@ -271,8 +272,9 @@ def test_refresh_writes_atomically_and_never_through_a_link(tmp_path: Path) -> N
     ("repeats=0", "at least 2"),
     ("md_flies=10", "did you mean 'md_files'"),
     ("io_stonewal_s=1", "did you mean 'io_stonewall_s'"),
-    ("unknown=nan", "not finite"),
-    ("unknown=-3", "must not be negative"),
+    ("unknown=nan", "not a parameter of suite"),
+    ("unknown=-3", "not a parameter of suite"),
+    ("mxp_n=4096", "only by suite compute"),
     ("x", "not KEY=VALUE"),
     ("=1", "not KEY=VALUE"),
     ("a b=1", "not KEY=VALUE"),
@@ -292,11 +294,15 @@ def test_bad_params_are_refused_before_anything_runs(
 
     monkeypatch.setattr(cmd_run, "measure", must_not_run)
     results = tmp_path / "results"
-    line = refused(capsys, "run", "--suite", "io", "--results", str(results), "--param", param)
+    key = param.partition("=")[0]
+    # the suite that reads the key (io for keys no suite reads, and for mxp_n on purpose)
+    suite = next((s for s in registry.names() if key in registry.params(s) and s != "quick"
+                  and key != "mxp_n"), "io")
+    line = refused(capsys, "run", "--suite", suite, "--results", str(results), "--param", param)
     assert words in line
     assert not results.exists()
     # submit --dry-run applies the same checks, so a job does not fail on the cluster
-    line = refused(capsys, "submit", "io", "--dry-run", "--results", str(results),
+    line = refused(capsys, "submit", suite, "--dry-run", "--results", str(results),
                    "--param", param)
     assert words in line
     assert not results.exists()
@@ -315,10 +321,26 @@ def test_good_params_keep_their_types() -> None:
 
     assert parse(["stream_elements=1000", "peak_seconds=0.05", "io_block=1MiB",
                   "io_direct=true", "net_sizes=8,65536", "mxp_grid=2x2", "io_reorder=auto",
-                  "mxp_max_iter=0", "repeats=3", "my_note=hello"]) == {
+                  "mxp_max_iter=0", "repeats=3"]) == {
         "stream_elements": 1000, "peak_seconds": 0.05, "io_block": "1MiB", "io_direct": True,
         "net_sizes": "8,65536", "mxp_grid": "2x2", "io_reorder": "auto", "mxp_max_iter": 0,
-        "repeats": 3, "my_note": "hello"}
+        "repeats": 3}
+
+
+@pytest.mark.parametrize(("items", "suite", "words"), [
+    (["my_note=hello"], "quick", "not a parameter of suite quick"),
+    (["md_flies=10"], "io", "did you mean 'md_files'"),
+    (["mxp_n=4096"], "quick", "only by suite compute"),
+    (["io_api=nfs"], "io", "not one of posix, mpiio"),
+    (["mxp_mem_fraction=1.5"], "compute", "at most 1"),
+    (["gemm_n=0"], "compute", "at least 1"),
+])
+def test_params_are_checked_against_the_suites_declarations(items: list[str], suite: str,
+                                                            words: str) -> None:
+    from bench.params import parse
+
+    with pytest.raises(UserError, match=re.escape(words)):
+        parse(items, [suite])
 
 
 # --- 4. config always honoured --------------------------------------------------------------

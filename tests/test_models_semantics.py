@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.speed.models import synthetic
+from hpcplan.anchors.models import synthetic
 from models import engine, inputs, reference
 from models.catalogue import load_builtin, resolve
 from models.distributions import Triangular, Uniform, normal_ppf

@@ -14,7 +14,7 @@ def test_history_has_sources():
     assert {1, 5, 10, 500} <= {p.rank for p in pts}
     assert all(p.source and p.source_date and p.verified in VERIFIED for p in pts)
     top = {timeaxis.fmt(p.month): p.rmax_pf for p in pts if p.rank == 1}
-    # the figures REFERENCE.md quotes (the list export gives 33.8627 for Tianhe-2)
+    # the figures docs/REFERENCE.md quotes (the list export gives 33.8627 for Tianhe-2)
     assert top["2013-06"] == pytest.approx(33.86, rel=1e-3)
     assert top["2019-06"] == 148.6 and top["2025-11"] == 1809
     assert min(top) == "1993-06" and len(top) == 66  # every list since the first

@@ -209,7 +209,7 @@ def test_data_coverage():
         if m >= timeaxis.month(2022, 11):
             assert [e.rank for e in mxp[m]] == [1, 2, 3, 4, 5]
     top1 = {e.list: e.value_pf for e in worldrank.load_entries("top500") if e.rank == 1}
-    assert top1["2025-11"] == 1809 and top1["2019-06"] == 148.6  # REFERENCE.md figures
+    assert top1["2025-11"] == 1809 and top1["2019-06"] == 148.6  # docs/REFERENCE.md figures
 
 
 def _write(tmp_path: Path, name: str, text: str) -> Path:

@@ -19,7 +19,7 @@ def _by_name(records):
 
 
 def test_suite_is_registered():
-    names = [f.__name__ for f in suites.resolve("compute")]
+    names = [b.name for b in suites.resolve("compute")]
     assert names == ["gemm", "mxp_solve"]
 
 
@@ -114,5 +114,5 @@ def test_cli_runs_the_suite_and_exits_nonzero_on_failure(tmp_path, capsys):
     assert "compute.mxp.fp32" in capsys.readouterr().err
     assert main([*args, *small, "--param", "mxp_nb=0"]) == 2
     err = capsys.readouterr().err
-    assert "hpcplan: error: block size mxp_nb=0 must be positive" in err
+    assert "hpcplan: error: --param mxp_nb='0' must be at least 1" in err
     assert "Traceback" not in err

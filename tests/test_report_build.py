@@ -17,8 +17,9 @@ import pytest
 
 from bench.records import Record
 from bench.store import Store
-from hpcplan import report, report_measured
+from hpcplan import report
 from hpcplan.cli import main
+from hpcplan.report import measured as report_measured
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "models"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bench import anchors
-from bench.anchors import Line, Settings
-from bench.speed import storage as speed
+from hpcplan.anchors import board as anchors
+from hpcplan.anchors import storage as speed
+from hpcplan.anchors.board import Line, Settings
 
 IOR_OUT = """\
 Results:
@@ -88,4 +88,4 @@ def test_a_band_target_and_a_note_show_on_the_line() -> None:
 
 
 # The live IOR and mdtest rounds need tools CI cannot build (hpc/ior is fetched by hand);
-# `python -m bench.anchors` runs them wherever $HPCPLAN_IOR / $HPCPLAN_MDTEST are set.
+# `hpcplan anchors` runs them wherever $HPCPLAN_IOR / $HPCPLAN_MDTEST are set.

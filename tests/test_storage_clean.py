@@ -389,3 +389,18 @@ def test_signal_unwinds_and_removes_the_run_directory(tmp_path: Path, signum: in
     assert info.value.signum == signum and received == [signum]
     assert os.listdir(tmp_path) == []
     assert signal.getsignal(signum) is before
+
+
+def test_clean_removes_what_ior_and_mdtest_leave(tmp_path: Path) -> None:
+    """The scoreboard runs IOR and mdtest inside a marked directory: their leftovers are a
+    run's own names, so an interrupted anchor run is cleaned up like any other."""
+    killed = leftover(tmp_path, kind="anchors")
+    (killed / "ior").mkdir()
+    for rank in range(2):
+        (killed / "ior" / f"ior.data.{rank:08d}").write_bytes(b"x")
+    tree = killed / "mdtest" / "#test-dir.0-0" / "mdtest_tree.0"
+    (tree / "mdtest_tree.1").mkdir(parents=True)
+    (tree / "file.mdtest.0.1").write_bytes(b"")
+    (tree / "mdtest_tree.1" / "file.mdtest.1.7").write_bytes(b"")
+    report = clean(tmp_path)
+    assert report.removed == [killed] and not report.left and not killed.exists()

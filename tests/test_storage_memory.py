@@ -1,6 +1,6 @@
 """Peak memory does not grow with file size: one transfer buffer is streamed through.
 
-(bench/speed/storage.py --rss-gib 16 shows the same for a 16 GiB run.)
+(python -m hpcplan.anchors.storage --rss-gib 16 shows the same for a 16 GiB run.)
 """
 
 import json

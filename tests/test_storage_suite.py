@@ -13,7 +13,7 @@ import pytest
 
 from bench import runner
 from bench.records import from_dict
-from bench.suite_io import io, io500_score, metadata, parse_size
+from bench.suite_storage import io, io500_score, metadata, parse_size
 from kernels.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,7 +95,7 @@ def test_failed_run_gives_failed_records(base_ctx: runner.Context, tmp_path: Pat
     saved = storage.DEFAULT_OPS
     storage.DEFAULT_OPS = storage.PosixOps(pwrite=pwrite)
     try:
-        from bench.suite_io import storage as storage_suite
+        from bench.suite_storage import storage as storage_suite
 
         records = storage_suite(ctx_with(base_ctx, target=str(tmp_path), io_hard=False,
                                          **{k: v for k, v in SMALL.items() if k != "md_files"}))
@@ -144,7 +144,7 @@ def test_bad_size_names_the_parameter() -> None:
 SCRIPT = textwrap.dedent("""
     import json, os, sys, time
     from bench import runner
-    from bench.suite_io import io
+    from bench.suite_storage import io
     import kernels.storage as ks
 
     real = os.pwrite
@@ -218,3 +218,23 @@ def test_sigterm_through_the_command_stores_an_aborted_record(tmp_path: Path) ->
 
     records = Store(results).load()
     assert [(r.name, r.status) for r in records][:1] == [("storage.easy.write", "aborted")]
+
+
+def test_the_run_marker_lists_only_what_the_suite_writes(base_ctx: runner.Context,
+                                                         tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """``clean`` removes only the names a run's marker lists: the suite lists its own."""
+    from kernels import workdir
+
+    seen: list[tuple[str, ...]] = []
+    create = workdir.WorkDir.create.__func__  # type: ignore[attr-defined]
+
+    def spy(cls, target, kind="io", comm=None, entries=None):
+        seen.append(tuple(entries or ()))
+        return create(cls, target, kind=kind, comm=comm, entries=entries)
+
+    monkeypatch.setattr(workdir.WorkDir, "create", classmethod(spy))
+    metadata(ctx_with(base_ctx, target=str(tmp_path), md_files=20))
+    io(ctx_with(base_ctx, target=str(tmp_path), **{**SMALL, "io_hard": False}))
+    assert seen == [("md-easy", "md-hard"), ("easy", "md-easy", "md-hard")]
+    assert os.listdir(tmp_path) == []

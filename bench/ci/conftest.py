@@ -54,6 +54,14 @@ def _one_blas_thread() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
+def ci_env(machine: Any, threads: int, scratch: Path) -> Any:
+    """What a registered CI case's set-up receives (``bench.registry.CIEnv``)."""
+    from bench.registry import CIEnv
+
+    return CIEnv(threads=threads, machine=machine, scratch=scratch)
+
+
+@pytest.fixture(scope="session")
 def scratch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A directory the storage benchmarks create their marked run directories in."""
     path = tmp_path_factory.mktemp("ci-storage")

@@ -100,7 +100,7 @@ def test_metadata_with_two_ranks(shared_dir: Path, cfg: MDConfig) -> None:
 
 def test_io_suite_records_on_rank_zero(shared_dir: Path) -> None:
     from bench import runner
-    from bench.suite_io import io
+    from bench.suite_storage import io
 
     ctx = runner.make_context(COMM, options={
         "target": str(shared_dir), "io_api": "mpiio", "io_layout": "shared",

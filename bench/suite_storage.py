@@ -1,9 +1,10 @@
-"""Storage suites: IOR-style bandwidth, mdtest-style metadata and an IO500-style score.
+"""Storage benchmarks: IOR-style bandwidth, mdtest-style metadata and an IO500-style score.
 
-Suite ``io`` runs the easy and hard bandwidth tests and both metadata shapes in
-one run directory and, when all of them ran, adds ``storage.io500.score``,
+Registered for three suites: ``io`` runs the easy and hard bandwidth tests and
+both metadata shapes in one run directory and, when all of them ran, adds ``storage.io500.score``,
 labelled a variant (no find phase, no 300 s stonewall, our own phase sizes).
-Suite ``metadata`` runs the metadata shapes only.
+Suite ``metadata`` runs the metadata shapes only; suite ``quick`` runs ``io`` on one
+node (or says why not on several).
 
 Everything is written under a fresh marked directory inside ``--target``
 (default: a new temporary directory, single node only), which is removed on
@@ -28,8 +29,14 @@ from pathlib import Path
 from typing import Any
 
 from bench.records import Record, summarize
+from bench.registry import Calibrates, CICase, CIEnv, CIRun, Param, benchmark
 from bench.runner import Context
 from kernels.errors import UserError
+
+#: Versions of the kernels behind the records (kernels/storage.py, kernels/metadata.py).
+STORAGE_KERNEL_VERSION = "2"  # 2: huge-page transfer buffers by default
+METADATA_KERNEL_VERSION = "2"  # 2: dir_fd-relative calls, checks after the window, mdtest read
+KERNEL_VERSIONS = {"storage.*": STORAGE_KERNEL_VERSION, "metadata.*": METADATA_KERNEL_VERSION}
 
 MIB = 2**20
 GIB = 2**30
@@ -42,6 +49,96 @@ IO500_METADATA = ("metadata.easy.create", "metadata.easy.stat", "metadata.easy.r
 VARIANT_LABEL = "IO500-style variant, not an official IO500 result"
 DEVIATIONS = ("no find phase", "write phases are not stonewalled to 300 s",
               "phase sizes chosen by hpcplan parameters")
+
+#: The bandwidth parameters (``--param``) of the io and quick suites.
+BANDWIDTH_PARAMS = (
+    Param("io_api", "word", "I/O interface", default="posix", choices=("posix", "mpiio")),
+    Param("io_layout", "word", "file per process or one shared file (easy test)",
+          default="fpp", choices=("fpp", "shared")),
+    Param("io_buffer", "word", "transfer buffers on huge pages or 4 KiB pages",
+          default="huge", choices=("huge", "pages")),
+    Param("io_block", "size", "bytes per rank and segment (easy test)", unit="bytes",
+          default="128MiB"),
+    Param("io_transfer", "size", "bytes per transfer (easy test)", unit="bytes",
+          default="1MiB"),
+    Param("io_segments", "int", "segments (easy test)", default=1, minimum=1),
+    Param("io_fsync", "bool", "fsync inside the timed window", default=True),
+    Param("io_direct", "bool", "O_DIRECT (POSIX only)", default=False),
+    Param("io_collective", "bool", "collective MPI-IO calls (mpiio only)", default=False),
+    Param("io_stonewall_s", "float", "stop writing after this many seconds (0: never)",
+          unit="s", default=0, maximum=86_400),
+    Param("io_reorder", "reorder", "rank shift for reads so no rank reads its own writes",
+          default="auto"),
+    Param("io_verify", "bool", "verify the data read back", default=True),
+    Param("io_drop_cache", "bool", "drop the page cache before reading", default=True),
+    Param("io_hints", "text", "MPI-IO hints, key=value separated by commas"),
+    Param("io_hard", "bool", "run the hard (shared-file, small-transfer) test", default=True),
+    Param("io_hard_segments", "int", "segments of the hard test", default=1000, minimum=1),
+    Param("io_iterations", "int", "write/read iterations (default: repeats, else 3)",
+          minimum=1, maximum=10_000),
+)
+SPACE = Param("io_space_fraction", "float", "share of the free space a test may use",
+              default=0.5, minimum=1e-6, maximum=1)
+MD_PARAMS = (
+    SPACE,
+    Param("md_files", "int", "files per rank for both metadata shapes", default=2000,
+          minimum=1),
+    Param("md_easy_files", "int", "files per rank, easy shape (default: md_files)", minimum=1),
+    Param("md_hard_files", "int", "files per rank, hard shape (default: md_files)", minimum=1),
+)
+IO_PARAMS = BANDWIDTH_PARAMS + MD_PARAMS
+#: What a storage run measured or derived, not what it was asked: not compared.
+IO_OUTCOMES = ("warnings", "phase_values", "bandwidth_gib_s", "metadata_kiops")
+#: CI-tier sizes: through the page cache, no fsync (the kernel's work, not the disk's).
+CI_BLOCK, CI_TRANSFER, CI_METADATA_FILES = 16 * 2**20, 2**20, 200
+
+
+def _ci_storage_easy(env: CIEnv, _case: str) -> CIRun:
+    """Write, read back and verify through the page cache.
+
+    No fsync and no cache drop: the timing is the kernel's own work (pattern,
+    system calls, verification), not a disk that other jobs on a shared runner
+    also use. The device-bound figures belong to ``hpcplan run --suite io``.
+    """
+    from kernels.storage import IOConfig, run_bandwidth
+    from kernels.workdir import WorkDir
+
+    cfg = IOConfig(block_bytes=CI_BLOCK, transfer_bytes=CI_TRANSFER, fsync=False,
+                   drop_cache=False)
+
+    def once() -> tuple[dict[str, float], bool, str]:
+        with WorkDir.create(env.scratch, kind="ci") as wd:
+            r = run_bandwidth(cfg, wd.path)
+        if not r.ok:
+            return ({"storage.easy.write": 0.0, "storage.easy.read": 0.0}, False,
+                    r.failure or r.verify_details)
+        return ({"storage.easy.write": r.writes[0].mib_s, "storage.easy.read": r.reads[0].mib_s},
+                True, r.verify_details or "data verified")
+
+    return CIRun(once, rounds=20, unit="MiB/s",
+                 params={"block_bytes": CI_BLOCK, "transfer_bytes": CI_TRANSFER,
+                         "fsync": False, "drop_cache": False, "direct": False, "layout": "fpp",
+                         "api": "posix"})
+
+
+def _ci_metadata_easy(env: CIEnv, _case: str) -> CIRun:
+    from kernels.metadata import PHASES, MDConfig, run_metadata
+    from kernels.workdir import WorkDir
+
+    cfg = MDConfig.easy(files_per_rank=CI_METADATA_FILES)
+
+    def once() -> tuple[dict[str, float], bool, str]:
+        with WorkDir.create(env.scratch, kind="ci") as wd:
+            r = run_metadata(cfg, wd.path)
+        if not r.ok:
+            return ({f"metadata.easy.{p}": 0.0 for p in PHASES}, False,
+                    r.failure or r.verify_details)
+        return ({f"metadata.easy.{p}": r.phases[p].ops_s for p in PHASES}, True,
+                r.verify_details or "contents and removal verified")
+
+    return CIRun(once, rounds=20, unit="ops/s",
+                 params={"mode": "easy", "files_per_rank": CI_METADATA_FILES})
+
 
 _SIZE_RE = re.compile(r"^\s*(\d+)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
 _SCALE = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
@@ -200,8 +297,6 @@ def _target_label(ctx: Context, target: Path) -> str:
 
 def bandwidth_records(ctx: Context, shape: str, result: Any, target: Path) -> list[Record]:
     """storage.<shape>.write and .read from a kernel BandwidthResult (rank 0 only)."""
-    from kernels.storage import KERNEL_VERSION
-
     c = result.config
     pl = result.placement
     base = {
@@ -231,7 +326,7 @@ def bandwidth_records(ctx: Context, shape: str, result: Any, target: Path) -> li
             details = result.failure or "no phase completed"
             records.append(ctx.record(name, None, "MiB/s", status="failed", params=params,
                                       validation={"passed": False, "details": details},
-                                      kernel_version=KERNEL_VERSION,
+                                      kernel_version=STORAGE_KERNEL_VERSION,
                                       compile_s=result.compile_s))
             continue
         samples = [p.mib_s for p in phases]
@@ -247,14 +342,14 @@ def bandwidth_records(ctx: Context, shape: str, result: Any, target: Path) -> li
         records.append(ctx.record(
             name, max(samples), "MiB/s", samples=samples, stats=stats, params=params,
             validation={"passed": True, "details": result.verify_details},
-            per_rank=_per_rank(per_rank_rates, times), kernel_version=KERNEL_VERSION,
+            per_rank=_per_rank(per_rank_rates, times), kernel_version=STORAGE_KERNEL_VERSION,
             compile_s=result.compile_s))
     return records
 
 
 def metadata_records(ctx: Context, result: Any, target: Path) -> list[Record]:
     """metadata.<mode>.<phase> from a kernel MDResult (rank 0 only)."""
-    from kernels.metadata import KERNEL_VERSION, PHASES
+    from kernels.metadata import PHASES
 
     c = result.config
     pl = result.placement
@@ -276,7 +371,7 @@ def metadata_records(ctx: Context, result: Any, target: Path) -> list[Record]:
             records.append(ctx.record(name, None, "ops/s", status="failed", params=params,
                                       validation={"passed": False,
                                                   "details": result.failure or "not run"},
-                                      kernel_version=KERNEL_VERSION,
+                                      kernel_version=METADATA_KERNEL_VERSION,
                                       compile_s=result.compile_s))
             continue
         times = [e - s for s, e in zip(phase.starts_s, phase.ends_s, strict=True)]
@@ -284,7 +379,7 @@ def metadata_records(ctx: Context, result: Any, target: Path) -> list[Record]:
         records.append(ctx.record(
             name, phase.ops_s, "ops/s", samples=[phase.ops_s], params=params,
             validation={"passed": True, "details": result.verify_details},
-            per_rank=_per_rank(rates, times), kernel_version=KERNEL_VERSION,
+            per_rank=_per_rank(rates, times), kernel_version=METADATA_KERNEL_VERSION,
             compile_s=result.compile_s))
     return records
 
@@ -351,11 +446,14 @@ def _preflight(ctx: Context, target: Path, configs: Sequence[Any]) -> None:
 
 
 def _run_steps(ctx: Context, kind: str,
-               steps: Sequence[tuple[Sequence[str], str, Callable[[Path], list[Record]]]],
+               steps: Sequence[tuple[Sequence[str], str, Callable[[Path], list[Record]],
+                                     tuple[str, ...]]],
                configs: Sequence[Any]) -> list[Record]:
     """Run steps in one marked run directory with signal-safe cleanup.
 
-    A step is (record names it produces, unit, fn(run_dir) -> records). On
+    A step is (record names it produces, unit, fn(run_dir) -> records, the names it
+    creates in the run directory). The marker lists exactly those names, so ``clean``
+    removes nothing else from a directory this run left behind. On
     SIGINT/SIGTERM the interrupted step's records are marked aborted, the
     remaining steps are skipped and the directory is removed.
     """
@@ -369,8 +467,9 @@ def _run_steps(ctx: Context, kind: str,
         with abort_on_signals():
             current: tuple[Sequence[str], str] = ((), "")
             try:
-                with WorkDir.create(target.path, kind=kind, comm=comm) as wd:
-                    for names, unit, fn in steps:
+                entries = tuple(dict.fromkeys(e for step in steps for e in step[3]))
+                with WorkDir.create(target.path, kind=kind, comm=comm, entries=entries) as wd:
+                    for names, unit, fn, _entries in steps:
                         current = (names, unit)
                         out.extend(fn(wd.path))
                     current = ((), "")
@@ -384,7 +483,8 @@ def _run_steps(ctx: Context, kind: str,
     return out if ctx.is_root else []
 
 
-def _bandwidth_step(ctx: Context, shape: str, cfg: Any) -> tuple[list[str], str, Callable]:
+def _bandwidth_step(ctx: Context, shape: str, cfg: Any
+                    ) -> tuple[list[str], str, Callable, tuple[str, ...]]:
     from kernels.storage import run_bandwidth
 
     def step(run_dir: Path) -> list[Record]:
@@ -395,10 +495,11 @@ def _bandwidth_step(ctx: Context, shape: str, cfg: Any) -> tuple[list[str], str,
         return bandwidth_records(ctx, shape, result, run_dir.parent) if ctx.is_root else []
 
     names = [f"storage.{shape}.write"] + ([f"storage.{shape}.read"] if cfg.read else [])
-    return names, "MiB/s", step
+    return names, "MiB/s", step, (shape, ".direct-probe") if cfg.direct else (shape,)
 
 
-def _metadata_step(ctx: Context, cfg: Any) -> tuple[list[str], str, Callable]:
+def _metadata_step(ctx: Context, cfg: Any
+                   ) -> tuple[list[str], str, Callable, tuple[str, ...]]:
     from kernels.metadata import PHASES, run_metadata
 
     def step(run_dir: Path) -> list[Record]:
@@ -407,9 +508,16 @@ def _metadata_step(ctx: Context, cfg: Any) -> tuple[list[str], str, Callable]:
         result = run_metadata(cfg, run_dir, comm=_kernel_comm(ctx))
         return metadata_records(ctx, result, run_dir.parent) if ctx.is_root else []
 
-    return [f"metadata.{cfg.mode}.{op}" for op in PHASES], "ops/s", step
+    return [f"metadata.{cfg.mode}.{op}" for op in PHASES], "ops/s", step, (f"md-{cfg.mode}",)
 
 
+@benchmark(suites=("io",), records=("storage.*", "metadata.*"), order=40,
+           description="IOR-style easy/hard bandwidth, mdtest-style metadata, IO500-style "
+           "score (--target)", kernel_version=KERNEL_VERSIONS, params=IO_PARAMS,
+           outcomes=IO_OUTCOMES,
+           calibrates={"storage.easy.write": Calibrates("storage_write", "MiB/s")},
+           ci=(CICase("storage_easy", _ci_storage_easy),
+               CICase("metadata_easy", _ci_metadata_easy)))
 def io(ctx: Context) -> list[Record]:
     """Suite ``io``: easy and hard bandwidth, both metadata shapes, and the IO500-style score."""
     easy, hard = _io_configs(ctx)
@@ -427,6 +535,9 @@ def io(ctx: Context) -> list[Record]:
     return records
 
 
+@benchmark(suites=("metadata",), records=("metadata.*",), order=41,
+           description="mdtest-style create/stat/read/remove, easy and hard (--target)",
+           kernel_version=KERNEL_VERSIONS, params=MD_PARAMS, outcomes=IO_OUTCOMES)
 def metadata(ctx: Context) -> list[Record]:
     """Suite ``metadata``: mdtest-style easy and hard create, stat, read, remove."""
     md_easy, md_hard = _md_configs(ctx)
@@ -444,6 +555,11 @@ def storage(ctx: Context) -> list[Record]:
 
 
 
+@benchmark(suites=("quick",), records=("storage.*", "metadata.*"), order=42,
+           name="storage_quick",
+           description="the io suite in a temporary directory (single node) or on --target",
+           kernel_version=KERNEL_VERSIONS, params=IO_PARAMS, outcomes=IO_OUTCOMES,
+           calibrates={"storage.easy.write": Calibrates("storage_write", "MiB/s")})
 def quick(ctx: Context) -> list[Record]:
     """The quick suite's storage step: on several nodes without --target it says why it
     did not run instead of failing the whole suite (a node-local temporary directory

@@ -1,6 +1,6 @@
 """Start-up and quick-suite timings (issue 2 targets).
 
-    python -m bench.speed.startup
+    python -m hpcplan.anchors.startup
 
 - ``hpcplan --help``: median of 10 runs, target < 0.5 s; anchor: a bare
   ``python -c pass`` in the same run (the interpreter's own start-up).

@@ -1,6 +1,6 @@
 """Peak kernel vs NumPy's BLAS matrix product (n = 4096, same dtype, all cores).
 
-    python -m bench.speed.peak [--rounds 5] [--n 4096] [--seconds 0.5]
+    python -m hpcplan.anchors.peak [--rounds 5] [--n 4096] [--seconds 0.5]
 
 Target (issues 2, 16): FP64 and FP32 each >= 0.95x the BLAS rate in the same run, and
 no figure above 105% of the theoretical peak at the measured clock (printed too).
@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from bench import sysinfo
-from bench.speed.common import alternate, ratio_line
+from hpcplan.anchors.common import alternate, ratio_line
 from kernels import clock, flops
 
 #: Seconds to let BLAS worker threads stop spinning before our kernel is timed.

@@ -1,6 +1,6 @@
 """MxP solve vs NumPy ``linalg.solve`` (FP64), our FP64 LU variant, 2 ranks vs 2 threads.
 
-    python -m bench.speed.mxp [--n 8192] [--nb 256] [--rounds 3] [--ranks 2]
+    python -m hpcplan.anchors.mxp [--n 8192] [--nb 256] [--rounds 3] [--ranks 2]
 
 Every measurement runs in a fresh process on the same seeded matrix so its
 peak memory can be read (VmHWM minus the resident size before the matrix was
@@ -104,7 +104,7 @@ def _env(threads: int) -> dict[str, str]:
 
 
 def launch(solver: str, n: int, nb: int, threads: int, ranks: int, timeout_s: float) -> dict:
-    cmd = [sys.executable, "-m", "bench.speed.mxp", WORKER_FLAG, solver, str(n), str(nb),
+    cmd = [sys.executable, "-m", "hpcplan.anchors.mxp", WORKER_FLAG, solver, str(n), str(nb),
            str(threads)]
     env = _env(threads)
     if solver == "dist":
@@ -129,7 +129,7 @@ def main() -> None:
         return
     from bench import sysinfo
     from bench.launcher import launcher
-    from bench.speed.common import ratio_line
+    from hpcplan.anchors.common import ratio_line
 
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -14,9 +14,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING
 
-from hpcplan import projection_tables as pt
+from hpcplan.report import sections as rs
+from hpcplan.report import tables as pt
+
+if TYPE_CHECKING:
+    from hpcplan.report.core import Figure, Report
 
 CSS = """
 :root { --ink: #1a1a1a; --muted: #555; --line: #d5d5d5; --band: #f4f6f8; --ok: #006d4f;
@@ -124,7 +128,7 @@ _NUMERIC = re.compile(r"^[-+]?[\d,]*\.?\d+(e[-+]?\d+)?%?( [A-Za-z/%]+)?$")
 _DATE = re.compile(r"^\d{4}-\d{2}$")
 
 
-def _cell(value: Any) -> str:
+def _cell(value: pt.Cell) -> str:
     text = "" if value is None else str(value)
     cls = ""
     if (isinstance(value, int | float) and not isinstance(value, bool)) or _NUMERIC.match(text):
@@ -141,7 +145,7 @@ def _cell(value: Any) -> str:
     return f'<td class="{cls}">{escape(text)}</td>' if cls else f"<td>{escape(text)}</td>"
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, ident: str = "",
+def table(headers: Sequence[str], rows: Sequence[Sequence[pt.Cell]], *, ident: str = "",
           caption: str = "", note: str = "", csv: str = "") -> str:
     attr = f' id="{escape(ident)}"' if ident else ""
     out = [f'<div class="wide"><table{attr}>']
@@ -170,7 +174,7 @@ _HREF = re.compile(r'(xlink:href|href)="#([^"]+)"')
 _METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.S)
 
 
-def inline_svg(f: Any) -> str:
+def inline_svg(f: Figure) -> str:
     """The figure's SVG for inline use: ids prefixed with the figure's (unique in the page),
     no fixed size (CSS scales it), a <title> and a <desc> stating the finding first."""
     svg = f.svg[f.svg.index("<svg"):]
@@ -187,7 +191,7 @@ def inline_svg(f: Any) -> str:
             f'<desc id="{pre}desc">{escape(f.description)}</desc>{svg[end + 1:]}')
 
 
-def figure(f: Any, files: dict[str, str] | None = None) -> str:
+def figure(f: Figure, files: dict[str, str] | None = None) -> str:
     data = (files or {}).get(f.csv, "")
     link = f' <a href="{escape(data)}" download>Data: {escape(data)}</a>' if data else ""
     return (f'<figure id="{escape(f.id)}"><div class="chartbox">{inline_svg(f)}</div>'
@@ -195,9 +199,7 @@ def figure(f: Any, files: dict[str, str] | None = None) -> str:
             f'</span> <span class="how">{escape(f.caption)}</span>{link}</figcaption></figure>')
 
 
-def _blocks(blocks: Sequence[Any], files: dict[str, str]) -> list[str]:
-    from hpcplan import report_sections as rs
-
+def _blocks(blocks: Sequence[rs.Block], files: dict[str, str]) -> list[str]:
     out: list[str] = []
     cards = [b for b in blocks if isinstance(b, rs.Card)]
     if cards:
@@ -239,7 +241,8 @@ def _blocks(blocks: Sequence[Any], files: dict[str, str]) -> list[str]:
     return out
 
 
-def _nav(sections: Sequence[Any], figures: Sequence[Any], box: Any) -> str:
+def _nav(sections: Sequence[rs.Section], figures: Sequence[Figure],
+         box: rs.Box | None) -> str:
     items = []
     if box is not None:
         items.append(f'<li><a href="#{box.ident}">calibrate</a></li>')
@@ -251,10 +254,8 @@ def _nav(sections: Sequence[Any], figures: Sequence[Any], box: Any) -> str:
     return '<nav aria-label="sections"><ul>' + "".join(items) + "</ul></nav>"
 
 
-def render(r: Any, files: dict[str, str] | None = None) -> str:
+def render(r: Report, files: dict[str, str] | None = None) -> str:
     """The page; ``files`` maps each CSV table's key to its file name beside the page."""
-    from hpcplan import report_sections as rs
-
     files = files or {}
     p = r.projection
     mc = (f"{p.samples:,} Monte Carlo samples, seed {p.seed}" if p.samples else

@@ -1,7 +1,7 @@
 """Speed check of the projection engine against a plain per-sample Python loop.
 
-    python -m bench.speed.models [--samples 100000] [--years 30] [--systems 20]
-                                 [--anchor-samples 1000] [--rounds 3]
+    python -m hpcplan.anchors.models [--samples 100000] [--years 30] [--systems 20]
+                                    [--anchor-samples 1000] [--rounds 3]
 
 A synthetic scenario with ``--systems`` compute deployments (one installed,
 the rest planned phases with slips and go-ahead probabilities), four planned
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--anchor-samples", type=int, default=1000)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--json", action="store_true",
-                    help="print one JSON line of per-round seconds (for bench.anchors)")
+                    help="print one JSON line of per-round seconds (for hpcplan anchors)")
     args = ap.parse_args(argv)
 
     from threadpoolctl import threadpool_limits

@@ -1,8 +1,8 @@
 """Speed check of the storage kernels against fio, IOR and mdtest, and of MPI-IO against POSIX.
 
-    python -m bench.speed.storage [--dir DIR] [--size-mib 256] [--rounds 5]
-                                  [--mpi-ranks 2] [--rss-gib 16] [--ior-ranks 2]
-                                  [--md-files 2000]
+    python -m hpcplan.anchors.storage [--dir DIR] [--size-mib 256] [--rounds 5]
+                                     [--mpi-ranks 2] [--rss-gib 16] [--ior-ranks 2]
+                                     [--md-files 2000]
 
 1. POSIX easy write and read, one process, O_DIRECT, fsync: our kernel versus
    fio (ioengine=psync, iodepth=1, direct=1, end_fsync=1, same bs and size,
@@ -202,7 +202,7 @@ def measure_mpi(directory: Path, ranks: int, size: int, bs: int, rounds: int
                 ) -> dict[str, list[list[float]]]:
     """[write, read] MiB/s per round of each shape (posix_fpp, mpiio_shared_*, ...), mpiexec."""
     run = launcher()
-    cmd = run.command(ranks, sys.executable, "-m", "bench.speed.storage",
+    cmd = run.command(ranks, sys.executable, "-m", "hpcplan.anchors.storage",
                       "--mpi-worker", "--dir", str(directory), "--size-mib", str(size // MIB),
                       "--bs", str(bs), "--rounds", str(rounds))
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False,
@@ -256,9 +256,10 @@ def ior(directory: Path, ranks: int, block: int, bs: int, iterations: int, buffe
     if exe is None:
         raise RuntimeError(tool_missing("ior"))
     run = tool_launcher(exe)
+    (directory / "ior").mkdir(exist_ok=True)  # a name the run marker lists (kernels.workdir)
     cmd = run.command(ranks, exe, "-a", "POSIX", "--posix.odirect", "-F", "-C",
                       "-e", "-w", "-r", "-t", str(bs), "-b", str(block), "-i", str(iterations),
-                      "-o", str(directory / "ior.data"))
+                      "-o", str(directory / "ior" / "ior.data"))
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False,
                           env=run.env(buffer_env(buffer)), timeout=1800)
     found = parse_ior(proc.stdout)
@@ -321,7 +322,7 @@ def md_worker(directory: Path, files: int) -> None:
 
 def _launch_worker(flag: str, tag: str, ranks: int, args: list[str]) -> dict:
     run = launcher()
-    cmd = run.command(ranks, sys.executable, "-m", "bench.speed.storage", flag, *args)
+    cmd = run.command(ranks, sys.executable, "-m", "hpcplan.anchors.storage", flag, *args)
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False,
                           env=run.env(), timeout=1800)
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith(tag + " ")), None)

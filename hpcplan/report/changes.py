@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hpcplan.report.core import Report
 
 FORMAT = 1
 #: a measurement that moved less than this (relative) is not listed
@@ -23,9 +26,9 @@ MAX_ITEMS = 12
 MAX_BYTES = 16 * 2**20
 
 
-def snapshot(r: Any) -> dict[str, Any]:
+def snapshot(r: Report) -> dict[str, Any]:
     """The comparable facts of a report, as plain JSON data."""
-    from hpcplan import report_measured as rm
+    from hpcplan.report import measured as rm
 
     p = r.projection
     fill = p.storage_fill

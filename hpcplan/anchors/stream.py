@@ -1,6 +1,6 @@
 """STREAM Triad vs the reference C STREAM inside HPCC (Debian package ``hpcc``).
 
-    python -m bench.speed.stream [--rounds 2] [--hpl-n 10000] [--procs CORES]
+    python -m hpcplan.anchors.stream [--rounds 2] [--hpl-n 10000] [--procs CORES]
 
 HPCC runs StarSTREAM with one MPI process per core; its figure is per process,
 so the node's bandwidth is StarSTREAM x processes. HPCC sizes the STREAM vectors
@@ -24,7 +24,7 @@ from pathlib import Path
 
 from bench import sysinfo
 from bench.launcher import Launcher, launcher_for
-from bench.speed.common import alternate, ratio_line
+from hpcplan.anchors.common import alternate, ratio_line
 from kernels import stream
 
 HPCC_INPUT = Path("/usr/share/doc/hpcc/examples/_hpccinf.txt")

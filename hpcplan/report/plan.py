@@ -9,13 +9,17 @@ so the chart and the projection's warnings cannot disagree.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from models import engine, timeaxis
 from models import inputs as inputs_mod
+
+if TYPE_CHECKING:
+    from models.schema import Deployment, Scenario, StorageSystem
 
 #: the name the power chart gives the storage systems' load
 STORAGE = "storage (all file systems)"
@@ -75,8 +79,8 @@ class PlanFacts:
         return self.total_mw > self.envelope_mw + 1e-9
 
 
-def facts(sc: Any) -> PlanFacts:
-    """The point run of ``sc`` (a models.schema.Scenario), per system and deployment."""
+def facts(sc: Scenario) -> PlanFacts:
+    """The point run of ``sc``, per system and deployment."""
     space = inputs_mod.build(sc)
     comp = engine.compile_scenario(sc, space)
     point = space.point()
@@ -110,7 +114,7 @@ def facts(sc: Any) -> PlanFacts:
     if stor:
         retired += _retirements(sc, stor, s_start[0], s_end[0], "storage", months)
     retired.sort(key=lambda r: r.month)
-    types: dict[str, list[Any]] = {}
+    types: dict[str, list[Deployment]] = {}
     for d in deps:
         types.setdefault(d.node_type, []).append(d)
     node_types = tuple(NodeType(name, tuple(d.key for d in ds), all(d.planned for d in ds))
@@ -119,8 +123,8 @@ def facts(sc: Any) -> PlanFacts:
                      comp.envelope_mw.copy(), comp.policy, pue, tuple(retired), node_types)
 
 
-def _retirements(sc: Any, items: list[Any], start: np.ndarray, end: np.ndarray, kind: str,
-                 months: int) -> list[Retirement]:
+def _retirements(sc: Scenario, items: Sequence[Deployment | StorageSystem], start: np.ndarray,
+                 end: np.ndarray, kind: str, months: int) -> list[Retirement]:
     return [Retirement(it.key, it.name, it.system, timeaxis.fmt(sc.start + int(e)), kind)
             for it, s, e in zip(items, start, end, strict=True) if int(s) < int(e) < months]
 

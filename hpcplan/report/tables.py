@@ -1,22 +1,35 @@
-"""The projection's tables as plain rows, so the terminal and the HTML report say the same thing.
+"""The report's tables, in one place so the terminal, the page, the Markdown and the CSV agree.
 
-Each builder returns a ``Table`` of text cells (numbers already formatted with
-their unit); ``hpcplan project`` prints them with ``terminal.table`` and the
-report renders them as HTML. Nothing here imports numpy or matplotlib.
+Each text builder returns a ``Table`` of text cells (numbers already formatted
+with their unit); ``hpcplan project`` prints them with ``terminal.table`` and
+the report renders them as HTML and Markdown. ``csv_files`` gives the same data
+as CSV text: plain values, each column name carrying its unit. Nothing here
+imports numpy or matplotlib.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import math
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hpcplan.report.core import Report
+    from hpcplan.report.measured import MachineGroup
+    from models.projection import Projection, ReadingResult, TargetResult
+
+#: one cell of a text table: text, or a number the renderer formats
+Cell = str | int | float | None
 
 
 @dataclass(frozen=True)
 class Table:
     title: str
     headers: tuple[str, ...]
-    rows: list[list[Any]] = field(default_factory=list)
+    rows: Sequence[Sequence[Cell]] = field(default_factory=list)
     note: str = ""
 
 
@@ -38,23 +51,23 @@ def date(d: str | None) -> str:
     return d or "not by end"
 
 
-def met_at_p50(t: Any) -> bool:
+def met_at_p50(t: TargetResult) -> bool:
     """Whether half the samples meet the target by its deadline ('YYYY-MM' sorts as text)."""
     return t.p50_date is not None and t.p50_date <= t.deadline
 
 
-def driver_text(t: Any, top: int = 3) -> str:
+def driver_text(t: TargetResult, top: int = 3) -> str:
     return "; ".join(f"{d.label} ({d.swing_months} mo)" if d.swing_months else
                      f"{d.label} ({num(abs(d.value_high - d.value_low), t.unit)})"
                      for d in t.drivers[:top]) or "-"
 
 
-def reached(r: Any, deadline: str) -> bool:
+def reached(r: ReadingResult, deadline: str) -> bool:
     """Whether half the samples of a reading are above the threshold by the deadline."""
     return r.p50_date is not None and r.p50_date <= deadline
 
 
-def targets(p: Any) -> Table:
+def targets(p: Projection) -> Table:
     """Per target, the declared reading (the plan's) and, under it, the other readings."""
     rows = []
     for t in p.targets:
@@ -85,7 +98,7 @@ OTHER_NAME = {"mixed_peak_pf": "summed peak, fastest precision per partition",
               "storage_effective_pb": "effectively usable capacity"}
 
 
-def kept(p: Any) -> Table:
+def kept(p: Projection) -> Table:
     """Reached and kept: a target met once and lost again is not met."""
     rows = [[t.name, date(t.p10_date), date(t.p50_date), date(t.p90_date),
              pct(t.probability_by_deadline), t.sustain_until, pct(t.probability_kept),
@@ -95,7 +108,7 @@ def kept(p: Any) -> Table:
                   "P(reached by deadline and held)", "P50 falls back"), rows)
 
 
-def binding(t: Any) -> Table:
+def binding(t: TargetResult) -> Table:
     """Per year, the relaxation that raises the year-end P50 most, and what it costs."""
     labels = {c.key: c.label for c in t.constraints}
     rows = [[y.year, "target met (P50)" if y.constraint == "met" else
@@ -107,10 +120,10 @@ def binding(t: Any) -> Table:
                   "months it costs the P50 date"), rows)
 
 
-def counterfactuals(t: Any, kind: str) -> Table:
-    rows = [[c.label, date(c.p50_date), c.months_gained,
-             f"{c.probability_change * 100:+.0f} pts"]
-            for c in (t.levers if kind == "lever" else t.constraints)]
+def counterfactuals(t: TargetResult, kind: str) -> Table:
+    rows: list[list[Cell]] = [
+        [c.label, date(c.p50_date), c.months_gained, f"{c.probability_change * 100:+.0f} pts"]
+        for c in (t.levers if kind == "lever" else t.constraints)]
     title = (f"Levers for '{t.name}' (each action tried alone; base P50 {date(t.p50_date)}, "
              f"P(by deadline) {pct(t.probability_by_deadline)})" if kind == "lever" else
              f"Constraints of '{t.name}' relaxed one at a time")
@@ -118,7 +131,7 @@ def counterfactuals(t: Any, kind: str) -> Table:
                          "months gained", "change in P(by deadline)"), rows)
 
 
-def shedding(p: Any) -> Table:
+def shedding(p: Projection) -> Table:
     rows = [[s.deployment, s.system, f"{s.gflops_per_w:,.1f}", s.point_months,
              pct(s.p_any_month)] for s in p.shedding]
     return Table("Power shedding in merit order (least mixed-precision GFLOP/s per W first)",
@@ -126,19 +139,19 @@ def shedding(p: Any) -> Table:
                   "off in samples (worst month)"), rows)
 
 
-def drivers(t: Any) -> Table:
-    rows = [[i + 1, d.key, f"{d.low:g} -> {date(d.date_low)}",
-             f"{d.high:g} -> {date(d.date_high)}", d.swing_months,
-             num(d.value_low, t.unit), num(d.value_high, t.unit)]
-            for i, d in enumerate(t.drivers)]
+def drivers(t: TargetResult) -> Table:
+    rows: list[list[Cell]] = [
+        [i + 1, d.key, f"{d.low:g} -> {date(d.date_low)}", f"{d.high:g} -> {date(d.date_high)}",
+         d.swing_months, num(d.value_low, t.unit), num(d.value_high, t.unit)]
+        for i, d in enumerate(t.drivers)]
     return Table(f"Drivers of '{t.name}' (tornado: one input at its P10 and P90, the rest at "
                  "point values)",
                  ("#", "input", "low -> date", "high -> date", "swing (months)",
                   "at deadline (low)", "at deadline (high)"), rows)
 
 
-def constraints(p: Any) -> Table:
-    rows = []
+def constraints(p: Projection) -> Table:
+    rows: list[list[Cell]] = []
     full = p.storage_fill.probability_by_year if p.storage_fill else {}
     for c in p.constraints:
         env = num(c.envelope_mw, "MW") if c.envelope_mw is not None else "no limit"
@@ -152,7 +165,7 @@ def constraints(p: Any) -> Table:
                   "load over envelope (any month)", "storage full (share of samples)"), rows)
 
 
-def storage_index(p: Any) -> int:
+def storage_index(p: Projection) -> int:
     """The month storage is summarised at: the storage target's deadline, else the horizon end."""
     i = len(p.months) - 1
     for t in p.targets:
@@ -161,7 +174,7 @@ def storage_index(p: Any) -> int:
     return i
 
 
-def storage_lines(p: Any) -> list[str]:
+def storage_lines(p: Projection) -> list[str]:
     if not p.storage_fill:
         return []
     f = p.storage_fill
@@ -179,14 +192,14 @@ def storage_lines(p: Any) -> list[str]:
     ]
 
 
-def world_title(p: Any) -> str:
+def world_title(p: Projection) -> str:
     w = p.world
     return (f"World-leading check: {w.system} (HPL-equivalent Rmax) against the TOP500 trend "
             f"(#1 grows {w.trend_top1['growth_per_year']:.2f}x a year, #10 "
             f"{w.trend_top10['growth_per_year']:.2f}x; history {w.history})")
 
 
-def world(p: Any) -> Table:
+def world(p: Projection) -> Table:
     w = p.world
     rows = [[y.year, num(y.rmax_p50_pf, "PF"), f"{num(y.rmax_p10_pf)}-{num(y.rmax_p90_pf)}",
              num(y.top10_trend_pf, "PF"), num(y.top1_trend_pf, "PF"), y.band,
@@ -196,7 +209,7 @@ def world(p: Any) -> Table:
                  f"Back-test: {w.backtest.summary()}.")
 
 
-def world_lines(p: Any) -> list[str]:
+def world_lines(p: Projection) -> list[str]:
     """The flagship's rank on the real lists (latest and projected) and the trend back-tests."""
     lists = p.world.lists if p.world else {}
     if not lists:
@@ -211,14 +224,14 @@ def world_lines(p: Any) -> list[str]:
     return out
 
 
-def calibration(p: Any) -> Table:
+def calibration(p: Projection) -> Table:
     cal = p.calibration
     rows = [[c.key, c.old, c.new, c.evidence] for c in cal.changes] if cal else []
     return Table("Inputs calibrated from measurements",
                  ("input", "assumed", "measured", "evidence"), rows)
 
 
-def inputs(p: Any) -> Table:
+def inputs(p: Projection) -> Table:
     """Every uncertain input with its distribution and provenance; calibrated ones marked."""
     calibrated = p.calibration.keys if p.calibration else set()
     rows = [[i.key, i.label, i.distribution, f"{i.point:.4g}", f"{i.p10:.3g}..{i.p90:.3g}", i.unit,
@@ -227,7 +240,7 @@ def inputs(p: Any) -> Table:
                                       "unit", "provenance", "source or assumption"), rows)
 
 
-def sources(p: Any) -> Table:
+def sources(p: Projection) -> Table:
     """Every scenario figure with its source, or 'assumption' and what was assumed."""
     order = {"measured": 0, "sourced": 1, "assumption": 2, "unsourced": 3}
     rows = [[s.item.strip(), s.kind, s.text]
@@ -236,7 +249,7 @@ def sources(p: Any) -> Table:
                  rows)
 
 
-def comparison(projections: list[Any]) -> Table:
+def comparison(projections: Sequence[Projection]) -> Table:
     keys = list(dict.fromkeys(t.key for p in projections for t in p.targets))
     rows = []
     for key in keys:
@@ -251,3 +264,158 @@ def comparison(projections: list[Any]) -> Table:
                          num(t.power_at_p50_mw, "MW")])
     return Table("Scenario comparison", ("target", "scenario", "deadline", "P50 date", "P90 date",
                                          "P(by deadline)", "power at P50"), rows)
+
+
+# --- measured machines ----------------------------------------------------------------------
+
+
+def fmt_value(v: float | None) -> str:
+    """Measured figures keep four significant digits (engineers compare them)."""
+    if v is None:
+        return ""
+    a = abs(v)
+    return (f"{v:,.0f}" if a >= 1000 else f"{v:.1f}" if a >= 100 else f"{v:.2f}" if a >= 10
+            else f"{v:.3f}" if a >= 0.01 else f"{v:.3g}")
+
+
+def measured_rows(g: MachineGroup) -> list[list[Cell]]:
+    """The newest result per benchmark of one kind of machine, as text cells."""
+    from hpcplan.report import measured
+
+    rows: list[list[Cell]] = []
+    for row in measured.latest_rows(g):
+        pct, ch = row["percent_of_peak"], row["change_vs_earlier_median"]
+        rows.append([row["benchmark"], fmt_value(row["value"]), row["unit"],
+                     "" if pct is None else f"{pct:.1f}%", row["clock"], row["nodes"],
+                     row["ranks"], "ok" if row["status"] == "ok" else row["status"].upper(),
+                     row["check"], row["ok_results"], "" if ch is None else f"{ch * 100:+.1f}%",
+                     row["note"]])
+    return rows
+
+
+MEASURED_HEADERS = ("benchmark", "value", "unit", "% of theoretical peak", "clock assumed",
+                    "nodes", "ranks", "status", "check", "ok results stored",
+                    "newest vs earlier median", "notes")
+
+
+# --- CSV: plain values, the unit in each column name ----------------------------------------
+
+
+def csv_files(r: Report) -> dict[str, str]:
+    """Each CSV table's key and its text; a table without rows still gets its header."""
+    return {name: csv_text(rows, EMPTY_HEADERS.get(name, ()))
+            for name, rows in csv_tables(r).items()}
+
+
+def csv_text(rows: list[dict[str, Any]], empty_headers: tuple[str, ...]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else list(empty_headers),
+                       lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def csv_tables(r: Report) -> dict[str, list[dict[str, Any]]]:
+    """Tables as rows of plain values; each column name carries its unit."""
+    from hpcplan.report import measured
+
+    p = r.projection
+    targets = []
+    for t in p.targets:
+        for rd in t.readings:  # the declared reading first, then the others
+            targets.append({
+                "key": t.key, "target": t.name, "reading": "declared" if rd.declared else "other",
+                "metric": rd.metric, "scope": "+".join(rd.scope) or "all", "unit": t.unit,
+                "threshold": t.threshold, "deadline": t.deadline,
+                "met_at_p50": rd.p50_date is not None and rd.p50_date <= t.deadline,
+                "value_at_deadline_p50": rd.value_at_deadline_p50,
+                "point_run_date": rd.deterministic_date or "", "p10_date": rd.p10_date or "",
+                "p50_date": rd.p50_date or "", "p90_date": rd.p90_date or "",
+                "probability_by_deadline": rd.probability_by_deadline,
+                "probability_kept": t.probability_kept if rd.declared else None,
+                "sustain_until": t.sustain_until if rd.declared else "",
+                "falls_back_p50": (t.falls_back_p50 or "") if rd.declared else "",
+                "power_at_p50_mw": t.power_at_p50_mw if rd.declared else None})
+    series = []
+    metrics = list(p.bands)
+    for i, month in enumerate(p.months):
+        row: dict[str, Any] = {"month": month}
+        for m in metrics:
+            b = p.bands[m]
+            row[f"{m}_p10"], row[f"{m}_p50"], row[f"{m}_p90"] = (float(b.p10[i]), float(b.p50[i]),
+                                                                 float(b.p90[i]))
+        series.append(row)
+    drivers = [{"target": t.name, "rank": i + 1, **asdict(d)}
+               for t in p.targets for i, d in enumerate(t.drivers)]
+    calibrated = r.calibration.keys if r.calibration else set()
+    inputs = [{**asdict(i), "calibrated": i.key in calibrated} for i in p.inputs]
+    sources = [{"item": s.item.strip(), "kind": s.kind, "text": s.text} for s in p.sources]
+    constraints = [{"year": c.year, "binding": c.binding, "power_p50_mw": c.power_p50_mw,
+                    "envelope_mw": c.envelope_mw, "over_envelope": c.over_envelope,
+                    "p_over_envelope": c.p_over_envelope} for c in p.constraints]
+    calibration = ([asdict(c) for c in r.calibration.changes] if r.calibration else [])
+    measurements = [{"machine": g.label, **row} for g in r.groups
+                    for row in measured.latest_rows(g)]
+    return {"targets": targets, "series": series, "drivers": drivers, "inputs": inputs,
+            "sources": sources, "constraints": constraints, "calibration": calibration,
+            "measurements": measurements, "runs": measured.runs(r.groups), **_decision_tables(p),
+            **_plan_tables(r)}
+
+
+def _plan_tables(r: Report) -> dict[str, list[dict[str, Any]]]:
+    """Power by system per month (point run), shedding in merit order, the world check."""
+    p, f = r.projection, r.facts
+    power = []
+    if f is not None:
+        for i, month in enumerate(f.months):
+            row: dict[str, Any] = {"month": month}
+            for s in f.power:
+                row[f"{s.system}_installed_mw"] = float(s.installed_mw[i])
+                row[f"{s.system}_switched_off_mw"] = float(s.shed_mw[i])
+            row["total_installed_mw"] = float(f.total_mw[i])
+            env = float(f.envelope_mw[i])
+            row["envelope_mw"] = env if env != float("inf") else None
+            power.append(row)
+    shedding = [{"deployment": s.deployment, "system": s.system,
+                 "gflops_per_w": s.gflops_per_w, "off_in_point_run": s.point_months,
+                 "share_of_samples_off_worst_month": s.p_any_month} for s in p.shedding]
+    world = [asdict(y) for y in p.world.years] if p.world is not None else []
+    return {"power": power, "shedding": shedding, "world": world}
+
+
+def _decision_tables(p: Projection) -> dict[str, list[dict[str, Any]]]:
+    """Probability by year per reading, every counterfactual, and what binds by year."""
+    return {
+        "probability": [{"target": t.name, "metric": rd.metric,
+                         "scope": "+".join(rd.scope) or "all", "declared": rd.declared,
+                         "year": year, "probability_reached": prob}
+                        for t in p.targets for rd in t.readings
+                        for year, prob in rd.probability_by_year.items()],
+        "counterfactuals": [{"target": t.name, **asdict(c)} for t in p.targets
+                            for c in (*t.constraints, *t.levers)],
+        "binding": [{"target": t.name, **asdict(y)} for t in p.targets
+                    for y in t.binding_by_year],
+    }
+
+
+#: column names of the tables that may have no rows (the CSV still gets its header)
+EMPTY_HEADERS = {
+    "drivers": ("target", "rank", "key", "label", "unit", "low", "high", "date_low", "date_high",
+                "swing_months", "value_low", "value_high"),
+    "calibration": ("key", "old", "new", "evidence"),
+    "measurements": ("machine", "benchmark", "value", "unit", "per_node", "percent_of_peak",
+                     "peak_gflops", "clock", "nodes", "ranks", "status", "check", "note",
+                     "ok_results", "change_vs_earlier_median", "timestamp", "run_id", "job_id"),
+    "power": ("month", "total_installed_mw", "envelope_mw"),
+    "shedding": ("deployment", "system", "gflops_per_w", "off_in_point_run",
+                 "share_of_samples_off_worst_month"),
+    "world": ("year", "rmax_p10_pf", "rmax_p50_pf", "rmax_p90_pf", "top1_trend_pf",
+              "top10_trend_pf", "band", "p_above_top1", "p_top10"),
+    "runs": ("run_id", "started", "machine", "host", "node_list", "job_id", "job_state", "ranks",
+             "nodes", "ok", "not_ok", "commit", "software"),
+    "counterfactuals": ("target", "key", "label", "kind", "p50_date", "probability_by_deadline",
+                        "months_gained", "probability_change"),
+    "binding": ("target", "year", "constraint", "gain", "months"),
+    "probability": ("target", "metric", "scope", "declared", "year", "probability_reached"),
+}

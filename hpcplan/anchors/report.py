@@ -1,6 +1,6 @@
 """The main job and the report against what they are built from (issue 7 targets).
 
-    python -m bench.speed.report [--rounds N]
+    python -m hpcplan.anchors.report [--rounds N]
 
 - ``hpcplan plan`` (measure with the quick suite, store, calibrate, project,
   report) with a cold Numba cache, against ``hpcplan run --suite quick`` with a
@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 
-from bench.speed.common import alternate, ratio_line
+from hpcplan.anchors.common import alternate, ratio_line
 
 TARGET_S = 120.0
 

@@ -1,6 +1,6 @@
 """Speed check: our ping-pong against ``python -m mpi4py.bench pingpong``, same ranks, same run.
 
-    python -m bench.speed.network [--rounds 7] [--bookkeeping]
+    python -m hpcplan.anchors.network [--rounds 7] [--bookkeeping]
 
 Without a launcher it starts itself under ``mpiexec -n 2``, the ``mpiexec`` of the MPI
 library mpi4py loads (``bench.launcher``; printed first). Each round runs
@@ -129,7 +129,7 @@ def measure(rounds: int, timeout_s: float = 900) -> dict[str, dict[int, list[flo
     from bench.launcher import launcher
 
     run = launcher()
-    proc = subprocess.run(run.command(2, sys.executable, "-m", "bench.speed.network",
+    proc = subprocess.run(run.command(2, sys.executable, "-m", "hpcplan.anchors.network",
                                       "--worker", "--json", "--rounds", str(rounds)),
                           env=run.env(_env()), capture_output=True, text=True, check=False,
                           timeout=timeout_s)
@@ -172,7 +172,7 @@ def _bookkeeping() -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.speed.network")
+    parser = argparse.ArgumentParser(prog="python -m hpcplan.anchors.network")
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--bookkeeping", action="store_true",
                         help="also time job bookkeeping on the Slurm cluster of SLURM_CONF")
@@ -185,7 +185,7 @@ def main() -> int:
 
     run = launcher()
     print(f"launcher: {run.describe()}", flush=True)
-    rc = subprocess.run(run.command(2, sys.executable, "-m", "bench.speed.network",
+    rc = subprocess.run(run.command(2, sys.executable, "-m", "hpcplan.anchors.network",
                                     "--worker", "--rounds", str(args.rounds)),
                         env=run.env(_env()), check=False, timeout=900).returncode
     if rc == 0 and args.bookkeeping:

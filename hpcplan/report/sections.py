@@ -2,21 +2,27 @@
 
 The page, its navigation and ``report.md`` walk the same list, so the Markdown
 carries every table and every figure's finding the HTML has, in the same order,
-and a table's CSV is named in one place. Tables come from ``projection_tables``
-(the terminal's own), so ``hpcplan project``, the page and the summary agree.
+and a table's CSV is named in one place. Tables come from ``tables`` (the
+terminal's own), so ``hpcplan project``, the page and the summary agree.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hpcplan import projection_tables as pt
-from hpcplan import report_measured as rm
-from hpcplan import report_text as rt
+from hpcplan.report import measured as rm
+from hpcplan.report import tables as pt
+from hpcplan.report.core import HISTORY, ROOFLINE, Figure
+
+if TYPE_CHECKING:
+    from hpcplan.report.core import Report
+    from hpcplan.report.plan import PlanFacts
+    from models.projection import Counterfactual, Projection, ReadingResult, TargetResult
 
 
 @dataclass(frozen=True)
@@ -41,7 +47,7 @@ class TableBlock:
 
 @dataclass(frozen=True)
 class FigureBlock:
-    figure: Any  # report.Figure
+    figure: Figure
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,7 @@ class Box:
 
     ident: str
     title: str
-    blocks: tuple[Any, ...]
+    blocks: tuple[Block, ...]
 
 
 @dataclass(frozen=True)
@@ -81,7 +87,35 @@ class Section:
     ident: str
     title: str
     nav: str
-    blocks: list[Any] = field(default_factory=list)
+    blocks: list[Block] = field(default_factory=list)
+
+
+#: what a section holds; the HTML and the Markdown each render every kind
+Block = Para | Bullets | TableBlock | FigureBlock | Code | Heading | Box | Card
+
+
+# --- sentences the page, the Markdown and ``hpcplan plan`` share ------------------------------
+
+
+def measurement_line(r: Report) -> str:
+    if not r.records:
+        return (f"No results yet in {r.results_dir}: nothing was measured, so the projection "
+                "uses the scenario's assumed figures only. Run 'hpcplan plan' (or 'hpcplan "
+                "run') to measure this machine.")
+    runs = len({x.run_id for x in r.records})
+    return (f"{len(r.records)} stored record(s) from {runs} run(s) on {len(r.groups)} kind(s) "
+            f"of machine, read from {r.results_dir}.")
+
+
+def calibration_line(r: Report) -> str:
+    cal = r.calibration
+    if cal is None:
+        return "No calibration: there are no stored measurements."
+    if not cal.changes:
+        return ("No scenario input was calibrated from the measurements; the calibration notes "
+                "say why.")
+    return (f"{len(cal.changes)} scenario input(s) calibrated from the measurements: "
+            + ", ".join(c.key for c in cal.changes) + ".")
 
 
 # --- first page -----------------------------------------------------------------------------
@@ -90,27 +124,27 @@ class Section:
 SYMBOL = {"held": "\u2714", "not-held": "\u26a0", "missed": "\u2716"}
 
 
-def _reading_text(r: Any, t: Any) -> str:
+def _reading_text(r: ReadingResult, t: TargetResult) -> str:
     when = (f"P50 {r.p50_date} (P10 {pt.date(r.p10_date)}, P90 {pt.date(r.p90_date)})"
             if r.p50_date else "not reached by the horizon end at the P50")
     return (f"{r.label}: {when}; {pt.pct(r.probability_by_deadline)} by {t.deadline}; "
             f"{pt.num(r.value_at_deadline_p50, t.unit)} at the deadline (P50)")
 
 
-def _best(cfs: Any) -> Any:
+def _best(cfs: Sequence[Counterfactual]) -> Counterfactual | None:
     """The counterfactual that helps most: months first, then probability."""
     useful = [c for c in cfs if c.months_gained > 0 or c.probability_change >= 0.005]
     return max(useful, key=lambda c: (c.months_gained, c.probability_change), default=None)
 
 
-def _cf_text(c: Any, verb: str) -> str:
+def _cf_text(c: Counterfactual, verb: str) -> str:
     moves = (f"the P50 date moves {c.months_gained} month(s) earlier" if c.months_gained > 0
              else "the P50 date does not move")
     return (f"{c.label}: {verb} it, {moves}; P(by deadline) "
             f"{c.probability_change * 100:+.0f} pts")
 
 
-def card(t: Any) -> Card:
+def card(t: TargetResult) -> Card:
     reached = pt.met_at_p50(t)
     held = t.probability_kept >= 0.5
     status = "held" if reached and held else "not-held" if reached else "missed"
@@ -142,7 +176,7 @@ def card(t: Any) -> Card:
                 tuple(rows))
 
 
-def caveat(r: Any) -> str:
+def caveat(r: Report) -> str:
     """How much of the answer rests on assumptions: inputs and scenario figures by provenance."""
     p = r.projection
     calibrated = p.calibration.keys if p.calibration else set()
@@ -157,7 +191,7 @@ def caveat(r: Any) -> str:
             "only as good as those assumptions (see 'Scenario inputs').")
 
 
-def calibration_box(r: Any) -> Box | None:
+def calibration_box(r: Report) -> Box | None:
     """The call to action, exactly when no scenario input was calibrated."""
     if r.calibrated:
         return None
@@ -210,13 +244,12 @@ def _year_ends(months: tuple[str, ...]) -> list[tuple[int, int]]:
     return out
 
 
-def power_table(r: Any) -> pt.Table:
+def power_table(f: PlanFacts) -> pt.Table:
     """Per year end: each system's installed load in the point run, shed or not, the envelope."""
-    f = r.facts
     env = f.envelope_mw
-    rows = []
+    rows: list[list[pt.Cell]] = []
     for year, i in _year_ends(f.months):
-        cells: list[Any] = [year]
+        cells: list[pt.Cell] = [year]
         for s in f.power:
             v = pt.num(float(s.installed_mw[i]), "MW") if s.installed_mw[i] > 0 else "-"
             cells.append(v + (" (switched off)" if s.shed_mw[i] > 0 else ""))
@@ -225,7 +258,7 @@ def power_table(r: Any) -> pt.Table:
                   else "no limit",
                   "OVER ENVELOPE" if np.isfinite(env[i]) and total > env[i] + 1e-9 else ""]
         rows.append(cells)
-    from hpcplan.report_plan import ranges
+    from hpcplan.report.plan import ranges
 
     over = ranges(f.months, f.over_envelope())
     return pt.Table("Installed facility load by system at each year end (point run, IT x PUE "
@@ -235,7 +268,7 @@ def power_table(r: Any) -> pt.Table:
                     f"'{f.policy}'. The monthly figures are in the CSV.")
 
 
-def storage_table(p: Any) -> pt.Table:
+def storage_table(p: Projection) -> pt.Table:
     """Per year end: capacity of the plan's reading, effective capacity, demand, P(full)."""
     from models.readings import metric_key
 
@@ -244,7 +277,7 @@ def storage_table(p: Any) -> pt.Table:
     full = p.storage_fill.probability_by_year if p.storage_fill else {}
     b = p.bands
     demand = b.get("storage_demand_pb")
-    rows = []
+    rows: list[list[pt.Cell]] = []
     for year, i in _year_ends(p.months):
         rows.append([year, pt.num(float(b[key].p50[i]), "PB"),
                      pt.num(float(b["storage_effective_pb"].p50[i]), "PB"),
@@ -260,11 +293,11 @@ def storage_table(p: Any) -> pt.Table:
 # --- the sections ---------------------------------------------------------------------------
 
 
-def _figures(r: Any, section: str) -> list[FigureBlock]:
+def _figures(r: Report, section: str) -> list[FigureBlock]:
     return [FigureBlock(f) for f in r.figures if f.section == section]
 
 
-def sections(r: Any) -> list[Section]:
+def sections(r: Report) -> list[Section]:
     """The whole report, in page order."""
     p = r.projection
     out: list[Section] = []
@@ -274,13 +307,13 @@ def sections(r: Any) -> list[Section]:
     answer.blocks.append(Para(caveat(r), "caveat"))
     risks = list(p.warnings)
     if p.world is not None:
-        from hpcplan.report_figures import world_finding
+        from hpcplan.report.figures import world_finding
 
         risks.append("World rank: " + world_finding(p))
     if risks:
         answer.blocks.append(Bullets(tuple(risks), "What the verdicts alone do not show:",
                                      "warning"))
-    answer.blocks.append(Para(f"{rt.measurement_line(r)} {rt.calibration_line(r)}"))
+    answer.blocks.append(Para(f"{measurement_line(r)} {calibration_line(r)}"))
     out.append(answer)
 
     if r.changes is not None:
@@ -295,7 +328,7 @@ def sections(r: Any) -> list[Section]:
 
     power = Section("power", "Power", "power", [*_figures(r, "power")])
     if r.facts is not None and r.facts.power:
-        power.blocks.append(TableBlock(power_table(r), "power-table", "power"))
+        power.blocks.append(TableBlock(power_table(r.facts), "power-table", "power"))
     if p.shedding:
         power.blocks.append(TableBlock(pt.shedding(p), "shedding-table", "shedding"))
     power.blocks.append(TableBlock(pt.constraints(p), "constraints-table", "constraints"))
@@ -336,7 +369,7 @@ def sections(r: Any) -> list[Section]:
     out.append(_measured(r))
 
     cal = Section("calibration", "Calibration from measurements", "calibration",
-                  [Para(rt.calibration_line(r))])
+                  [Para(calibration_line(r))])
     if r.calibration is not None:
         if r.calibration.changes:
             cal.blocks.append(TableBlock(pt.calibration(p), "calibration-table", "calibration"))
@@ -367,12 +400,12 @@ def sections(r: Any) -> list[Section]:
     return out
 
 
-def _measured(r: Any) -> Section:
+def _measured(r: Report) -> Section:
     s = Section("measured", "Measured machines", "measured")
     if not r.records:
-        s.blocks.append(Para(rt.measurement_line(r), "warning"))
+        s.blocks.append(Para(measurement_line(r), "warning"))
     else:
-        s.blocks.append(Para(f"{rt.measurement_line(r)} Each kind of machine has its own "
+        s.blocks.append(Para(f"{measurement_line(r)} Each kind of machine has its own "
                              "figures; records from different machines are never mixed."))
     if r.problems:
         s.blocks.append(Bullets(tuple(r.problems), "Unreadable results (skipped):", "warning"))
@@ -380,9 +413,9 @@ def _measured(r: Any) -> Section:
         s.blocks.append(Heading(f"machine-{g.key}", g.label))
         s.blocks.append(Para(f"{rm.describe_machine(g.machine)}. Hosts: "
                              f"{', '.join(g.hosts) or 'unknown'}.", "note"))
-        rows = rt.measured_rows(g)
+        rows = pt.measured_rows(g)
         s.blocks.append(TableBlock(pt.Table(
-            "Newest result per benchmark", rt.MEASURED_HEADERS, rows,
+            "Newest result per benchmark", pt.MEASURED_HEADERS, rows,
             "% of theoretical peak: against the theoretical peak of the nodes used (GFLOP/s "
             "only), at the clock named beside it. check: below 50% or above 110% of that peak, "
             "or two precisions whose measured ratio disagrees with their lane ratio. notes: "
@@ -390,23 +423,21 @@ def _measured(r: Any) -> Section:
             "earlier median: at the same node and rank count. Failed, aborted and unavailable "
             "results carry no value; the note says why."), f"measured-{g.key}",
             "measurements"))
-        flagged = [row[0] for row in rows if row[8]]
+        flagged = [str(row[0]) for row in rows if row[8]]
         if flagged:
             s.blocks.append(Para(f"Check before trusting: {', '.join(flagged)} (see the check "
                                  "column).", "warning"))
-        figs = r.group_figures.get(g.key, [])
-        titles = {f.title for f in figs}
-        if "Roofline" not in titles:
+        if r.group_figure(g.key, ROOFLINE) is None:
             s.blocks.append(Para("No roofline: it needs a validated single-node compute.peak.* "
                                  "or memory.stream.triad record.", "note"))
-        if "History" not in titles:
+        if r.group_figure(g.key, HISTORY) is None:
             s.blocks.append(Para("No history figure yet: it needs a benchmark stored from two "
                                  "or more runs.", "note"))
-        s.blocks += [FigureBlock(f) for f in figs]
+        s.blocks += [FigureBlock(f) for f in r.group_figures.get(g.key, [])]
     return s
 
 
-def provenance_lines(r: Any, files: dict[str, str]) -> list[str]:
+def provenance_lines(r: Report, files: dict[str, str]) -> list[str]:
     """Where the report came from: commit, absolute paths, scenario, sampling, files."""
     p = r.projection
     return [f"hpcplan {r.version}, commit {r.commit or 'unknown (not a git checkout)'}",

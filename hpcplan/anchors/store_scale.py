@@ -1,6 +1,6 @@
 """The results store at centre scale: commands through the index against the plain JSON scan.
 
-    python -m bench.speed.store_scale [--runs 200,2000,20000] [--rounds N] [--template FILE]
+    python -m hpcplan.anchors.store_scale [--runs 200,2000,20000] [--rounds N] [--template FILE]
 
 For each N a store of N runs is generated in a temporary directory (removed
 afterwards, never committed): copies of one real quick-suite run (21 records,

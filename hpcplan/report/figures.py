@@ -10,6 +10,10 @@ its unit. SVG keeps text as text and the output is deterministic.
 
 The projection carries P10/P50/P90 only, so the fan bands are P10-P90 with the
 P50 line; there is no P25-P75 band to draw.
+
+``PLAN_FIGURES`` is the one ordered list of plan figures (id, section, title,
+caption, how to draw it) and ``machine_figures`` gives each machine's; the page,
+its navigation and the Markdown follow the ``Figure`` list they produce.
 """
 
 from __future__ import annotations
@@ -17,19 +21,27 @@ from __future__ import annotations
 import io
 import math
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 import matplotlib.dates as mdates
 import numpy as np
 from matplotlib import ticker
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from hpcplan.report_measured import History, Roofline, Scaling
+from hpcplan.report import core, measured
+from hpcplan.report.measured import History, MachineGroup, Roofline, Scaling
 from models.readings import metric_key
 from models.units import PIB_IN_PB
+
+if TYPE_CHECKING:
+    from matplotlib.typing import LineStyleType
+
+    from hpcplan.report.plan import PlanFacts, Retirement
+    from models.projection import Band, Projection, ReadingResult, TargetResult
 
 #: Okabe & Ito (2008), "Color Universal Design"
 OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73",
@@ -89,17 +101,17 @@ def _wrap(text: str, width: int = 44) -> str:
     return "\n".join(textwrap.wrap(text, width)) or text
 
 
-def _deadline(ax: Any, deadline: str, label: bool = True) -> None:
+def _deadline(ax: Axes, deadline: str, label: bool = True) -> None:
     ax.axvline(_m(deadline), color="#444444", linestyle="-.", linewidth=1.1,
                label=f"deadline {deadline}" if label else None)
 
 
-def _threshold(ax: Any, t: Any, scale: float = 1.0, unit: str = "") -> None:
+def _threshold(ax: Axes, t: TargetResult, scale: float = 1.0, unit: str = "") -> None:
     ax.axhline(t.threshold / scale, color=OKABE_ITO["black"], linestyle=":", linewidth=1.6,
                label=f"target > {_fmt(t.threshold / scale, unit or t.unit)}")
 
 
-def _years_axis(ax: Any) -> None:
+def _years_axis(ax: Axes) -> None:
     ax.xaxis.set_major_locator(mdates.YearLocator())
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
 
@@ -107,7 +119,7 @@ def _years_axis(ax: Any) -> None:
 # --- probability over time ------------------------------------------------------------------
 
 
-def _reached_curve(r: Any, months: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+def _reached_curve(r: ReadingResult, months: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """P(reached by month) from the year-end probabilities and the P10/P50/P90 dates: exact
     points of the same distribution, joined in date order."""
     last = months[-1]
@@ -124,7 +136,7 @@ def _reached_curve(r: Any, months: Sequence[str]) -> tuple[np.ndarray, np.ndarra
     return _months(keys), y
 
 
-def _held_bounds(p: Any, t: Any) -> tuple[np.ndarray, np.ndarray]:
+def _held_bounds(p: Projection, t: TargetResult) -> tuple[np.ndarray, np.ndarray]:
     """Per month, the share of samples above the threshold as far as the P10/P50/P90 bands
     bound it: above the P10 line means at least 90 %, and so on."""
     b = p.bands[metric_key(t.metric, t.scope)]
@@ -134,12 +146,12 @@ def _held_bounds(p: Any, t: Any) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
-def in_scope(t: Any, ret: Any) -> bool:
+def in_scope(t: TargetResult, ret: Retirement) -> bool:
     kind = "storage" if t.metric.startswith("storage") else "compute"
     return ret.kind == kind and (not t.scope or ret.system in t.scope)
 
 
-def probability(p: Any, retirements: Sequence[Any]) -> Drawn:
+def probability(p: Projection, retirements: Sequence[Retirement]) -> Drawn:
     """Per target: P(reached by date) per reading, the share above the threshold month by month,
     P(reached by the deadline and held), with the deadline and the retirement cliffs."""
     x = _months(p.months)
@@ -154,7 +166,7 @@ def probability(p: Any, retirements: Sequence[Any]) -> Drawn:
                             hatch="..", edgecolor="#2b6f99", linewidth=0,
                             label=_wrap(f"share above {t.threshold_text} that month (bounds "
                                         "from the P10/P50/P90 bands)", 52))
-            seen: set[tuple[str, tuple[str, ...]]] = set()
+            seen: set[tuple[str, tuple[float, ...]]] = set()
             for i, r in enumerate(t.readings):
                 if (r.metric, tuple(r.probability_by_year.values())) in seen and not r.declared:
                     continue  # the same curve as a reading already drawn
@@ -173,10 +185,10 @@ def probability(p: Any, retirements: Sequence[Any]) -> Drawn:
                     color=OKABE_ITO["vermillion"], markeredgecolor="black", linestyle="none",
                     label=_wrap(f"reached by {t.deadline} and held to {t.sustain_until}: "
                                 f"{_pct(t.probability_kept)}", 52))
-            cliffs = [r for r in retirements if in_scope(t, r)]
-            for r in cliffs:
-                ax.axvline(_m(r.month), color="#7a4a00", linestyle=(0, (1, 1.5)), linewidth=1.2)
-                ax.text(_m(r.month), 0.97, f"{r.name} retires ", rotation=90, fontsize=7.5,
+            cliffs = [ret for ret in retirements if in_scope(t, ret)]
+            for ret in cliffs:
+                ax.axvline(_m(ret.month), color="#7a4a00", linestyle=(0, (1, 1.5)), linewidth=1.2)
+                ax.text(_m(ret.month), 0.97, f"{ret.name} retires ", rotation=90, fontsize=7.5,
                         va="top", ha="right", color="#7a4a00",
                         transform=ax.get_xaxis_transform())
             if cliffs:
@@ -195,7 +207,7 @@ def probability(p: Any, retirements: Sequence[Any]) -> Drawn:
     return Drawn(_svg(fig), " ".join(findings) or "No targets.")
 
 
-def _kept_finding(t: Any, cliffs: Sequence[Any]) -> str:
+def _kept_finding(t: TargetResult, cliffs: Sequence[Retirement]) -> str:
     text = (f"{t.name}: P50 reached {_date(t.p50_date)}; {_pct(t.probability_by_deadline)} by "
             f"{t.deadline}; reached and held to {t.sustain_until} in "
             f"{_pct(t.probability_kept)}")
@@ -213,8 +225,8 @@ def _months_between(a: str, b: str) -> int:
 # --- compute and storage fans ---------------------------------------------------------------
 
 
-def _fan(ax: Any, x: np.ndarray, b: Any, scale: float, colour: str, band: str, label: str,
-         style: Any = "-", hatch: str = "") -> None:
+def _fan(ax: Axes, x: np.ndarray, b: Band, scale: float, colour: str, band: str, label: str,
+         style: LineStyleType = "-", hatch: str = "") -> None:
     ax.fill_between(x, b.p10 / scale, b.p90 / scale, facecolor=OKABE_ITO[band], alpha=0.28,
                     linewidth=0, label=f"{label} P10-P90")
     if hatch:  # drawn apart: the band's transparency would wash the hatch out
@@ -224,7 +236,7 @@ def _fan(ax: Any, x: np.ndarray, b: Any, scale: float, colour: str, band: str, l
             label=f"{label} P50")
 
 
-def _crossing(ax: Any, t: Any, scale: float = 1.0) -> None:
+def _crossing(ax: Axes, t: TargetResult, scale: float = 1.0) -> None:
     if t.p50_date:
         ax.plot([_m(t.p50_date)], [t.threshold / scale], marker="D", color=OKABE_ITO["black"],
                 markersize=7, linestyle="none", label=f"P50 crosses the target: {t.p50_date}")
@@ -234,7 +246,7 @@ def _crossing(ax: Any, t: Any, scale: float = 1.0) -> None:
                 label=f"P50 falls back under it: {t.falls_back_p50}")
 
 
-def compute(p: Any) -> Drawn:
+def compute(p: Projection) -> Drawn:
     """The compute target's plan reading as a fan, the other readings' P50, the target."""
     x = _months(p.months)
     targets = [t for t in p.targets if not t.metric.startswith("storage")]
@@ -279,7 +291,7 @@ def compute(p: Any) -> Drawn:
                  "mixed-precision capability is shown.")
 
 
-def _fan_finding(t: Any) -> str:
+def _fan_finding(t: TargetResult) -> str:
     text = (f"{t.name}: P50 crosses {t.threshold_text} in {t.p50_date}; "
             if t.p50_date else f"{t.name}: the P50 does not reach {t.threshold_text}; ")
     text += f"{_pct(t.probability_by_deadline)} by {t.deadline}"
@@ -292,7 +304,7 @@ def _fan_finding(t: Any) -> str:
     return text + "."
 
 
-def storage(p: Any) -> Drawn:
+def storage(p: Projection) -> Drawn:
     """Usable capacity (the plan's reading) as a fan, effectively usable and raw, demand as a
     fan, the target and the one 'full' date."""
     x = _months(p.months)
@@ -350,7 +362,7 @@ def storage(p: Any) -> Drawn:
     return Drawn(_svg(fig), _storage_finding(p, targets))
 
 
-def _storage_finding(p: Any, targets: Sequence[Any]) -> str:
+def _storage_finding(p: Projection, targets: Sequence[TargetResult]) -> str:
     fill = p.storage_fill
     parts = []
     if fill is not None:
@@ -365,7 +377,7 @@ def _storage_finding(p: Any, targets: Sequence[Any]) -> str:
     return ". ".join(parts) + "." if parts else "No storage target or demand in the scenario."
 
 
-def _wide_range(p: Any) -> float | None:
+def _wide_range(p: Projection) -> float | None:
     """Where demand outgrows capacity eightfold (a linear axis would flatten the capacity lines),
     the bottom of a log axis: half the smallest positive P50; else None."""
     metrics = [m for m in p.bands if m.startswith("storage")]
@@ -388,10 +400,10 @@ def _plain_number(value: float, _pos: int = 0) -> str:
 # --- power ----------------------------------------------------------------------------------
 
 
-def power(p: Any, facts: Any) -> Drawn:
+def power(p: Projection, facts: PlanFacts) -> Drawn:
     """Facility load stacked by system (point run) under the envelope step line; the part the
     envelope switches off hatched; the Monte Carlo P50 of the installed load."""
-    from hpcplan.report_plan import ranges
+    from hpcplan.report.plan import ranges
 
     x = _months(p.months)
     # storage at the bottom, then the most efficient system: what is shed first sits on top
@@ -476,7 +488,7 @@ def _decimal(month: str) -> float:
     return int(y) + (int(m) - 0.5) / 12
 
 
-def world_series(p: Any) -> list[WorldSeries]:
+def world_series(p: Projection) -> list[WorldSeries]:
     """Actual TOP500 and HPL-MxP entries, their fitted trends with bands, and the system's
     projection (HPL Rmax by year end, HPL-MxP at the compared month)."""
     from models import worldrank as wr
@@ -525,7 +537,7 @@ def world_series(p: Any) -> list[WorldSeries]:
     return out
 
 
-def world(p: Any, series: Sequence[WorldSeries] | None = None) -> Drawn:
+def world(p: Projection, series: Sequence[WorldSeries] | None = None) -> Drawn:
     """The world-rank chart: real list entries, trends with bands, the system's projection."""
     layers = list(series) if series is not None else world_series(p)
     with matplotlib.rc_context(RC):
@@ -571,7 +583,7 @@ def world(p: Any, series: Sequence[WorldSeries] | None = None) -> Drawn:
     return Drawn(_svg(fig), world_finding(p))
 
 
-def world_finding(p: Any) -> str:
+def world_finding(p: Projection) -> str:
     w = p.world
     if w is None:
         return "No world-leading check in this scenario."
@@ -598,7 +610,7 @@ def world_finding(p: Any) -> str:
 # --- tornado --------------------------------------------------------------------------------
 
 
-def tornado(p: Any) -> Drawn:
+def tornado(p: Projection) -> Drawn:
     """Every driver of each target: its date with the input low and high, the rest at point
     values; a driver that moves no date shows how far it moves the deadline value."""
     targets = [t for t in p.targets if t.drivers]
@@ -738,7 +750,7 @@ def roofline_finding(r: Roofline) -> str:
     return "; ".join(parts) + "." if parts else "No ceiling measured."
 
 
-def _grid(n: int, cols: int, width: float, row_height: float) -> tuple[Figure, list[Any]]:
+def _grid(n: int, cols: int, width: float, row_height: float) -> tuple[Figure, list[Axes]]:
     rows = math.ceil(n / cols)
     with matplotlib.rc_context(RC):
         fig = _figure(width, max(row_height * rows, 2.6))
@@ -748,7 +760,7 @@ def _grid(n: int, cols: int, width: float, row_height: float) -> tuple[Figure, l
     return fig, axes[:n]
 
 
-def _time_axis(ax: Any, stamps: Sequence[str]) -> None:
+def _time_axis(ax: Axes, stamps: Sequence[str]) -> None:
     t = np.array([ts[:19] for ts in stamps], dtype="datetime64[s]")
     span = max(int((t.max() - t.min()).astype(int)), 3600)
     pad = np.timedelta64(max(span // 10, 600), "s")
@@ -811,3 +823,118 @@ def scaling(items: Sequence[Scaling], title: str) -> str:
         fig.suptitle(title, fontsize=11)
     return _svg(fig)
 
+
+
+# --- the report's figures, in page order ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanFigure:
+    """A plan figure's place and words; ``draw`` gives None (the figure is left out) when the
+    scenario has nothing to show, e.g. no power envelope data or no world check."""
+
+    id: str
+    section: str
+    nav: str
+    title: str
+    caption: str
+    csv: str  # the CSV table holding its data
+    draw: Callable[[core.Report], Drawn | None]
+
+
+#: the plan figures in page order: the page, its navigation and the Markdown follow this list
+PLAN_FIGURES = (
+    PlanFigure(
+        "fig-probability", "targets", "probability", "Probability over time: reached and kept",
+        "Per target, the share of Monte Carlo samples that have reached it by each date (each "
+        "reading; the plan's reading solid), the share above the threshold month by month as far "
+        "as the P10/P50/P90 bands bound it (dotted band), the share reached by the deadline and "
+        "held to the end (X), the deadline (dash-dot) and the retirements in the target's scope "
+        "(point run, dotted).", "probability",
+        lambda r: probability(r.projection, r.facts.retirements if r.facts else ())),
+    PlanFigure(
+        "fig-compute", "targets", "compute", "Compute capability against the target",
+        "The plan's reading as a P10-P90 band with its P50 line, the sustained reading beside it "
+        "(hatched band, dashed line), the target (dotted), the deadline (dash-dot), the month the "
+        "P50 crosses the target (diamond) and falls back under it (triangle). The projection "
+        "carries P10, P50 and P90 only, so there is no P25-P75 band.", "series",
+        lambda r: compute(r.projection)),
+    PlanFigure(
+        "fig-power", "power", "power", "Power by system under the envelope",
+        "Installed facility load (IT x PUE) stacked by system in the point run, storage at the "
+        "bottom and the system switched off first on top (cross-hatched where the envelope "
+        "switches it off); the envelope as a step line; the Monte Carlo P50 of the installed load "
+        "dashed. The legend gives each system's mixed-precision GFLOP/s per W.", "power",
+        lambda r: power(r.projection, r.facts) if r.facts and r.facts.power else None),
+    PlanFigure(
+        "fig-storage", "storage", "storage", "Storage capacity against demand",
+        "Usable capacity of the plan's reading as a P10-P90 band with its P50, the centre's raw, "
+        "usable and effectively usable P50, demand (data held) as a hatched P10-P90 band with its "
+        "P50, the target, the deadline and the one 'full' date (P50). P10-P90 only, as above.",
+        "series", lambda r: storage(r.projection)),
+    PlanFigure(
+        "fig-world", "world", "world", "World rank against the real lists",
+        "Actual TOP500 (#1 filled circles, #10 open squares) and HPL-MxP (#1 triangles) entries, "
+        "each series' fitted trend (dashed) with its P10-P90 band ahead of the last list, and the "
+        "flagship's projected HPL Rmax-equivalent by year end and HPL-MxP at the compared month "
+        "(P10-P90 bars).", "world",
+        lambda r: world(r.projection) if r.projection.world is not None else None),
+    PlanFigure(
+        "fig-tornado", "drivers", "tornado", "Tornado: what moves each target's date",
+        "Every uncertain input alone at its P10 and P90 (a yes/no phase without and with it), the "
+        "rest at point values: the bar runs from the point-run date (black line) to the date with "
+        "the input low (plain) and high (hatched). A driver that moves no date gives the range of "
+        "the target's value at the deadline instead.", "drivers",
+        lambda r: tornado(r.projection)),
+)
+
+
+def plan_figures(r: core.Report) -> list[core.Figure]:
+    """The plan figures in ``PLAN_FIGURES`` order, those with something to show."""
+    out = []
+    for spec in PLAN_FIGURES:
+        drawn = spec.draw(r)
+        if drawn is None or not drawn.svg:
+            continue
+        out.append(core.Figure(spec.id, spec.title, spec.caption, drawn.finding, drawn.svg,
+                               spec.section, spec.csv, spec.nav))
+    return out
+
+
+def machine_figures(g: MachineGroup) -> list[core.Figure]:
+    """One kind of machine's roofline, history and scaling, each when its records allow."""
+    figs = []
+    roof = measured.roofline(g)
+    if not roof.empty:
+        figs.append(core.Figure(core.figure_id(core.ROOFLINE, g.key), "Roofline",
+                                "Compute ceilings per precision (measured: solid; theoretical: "
+                                "dotted; each labelled on the chart), the STREAM triad bandwidth "
+                                "and the kernels placed by arithmetic intensity (compulsory DRAM "
+                                "traffic): STREAM, GEMM and the solves as points.",
+                                roofline_finding(roof), roofline(roof, f"Roofline: {g.label}"),
+                                "measured", "measurements"))
+    hist = [h for h in measured.histories(g) if any(len(s.values) > 1 for s in h.series)]
+    if hist:
+        worst = [f"{h.name} {h.change() * 100:+.1f}%" for h in hist
+                 if h.change() is not None and abs(h.change() or 0) > 0.1]
+        figs.append(core.Figure(core.figure_id(core.HISTORY, g.key), "History",
+                                "Every stored validated result per benchmark over time (bars: "
+                                "min-max of the timed repetitions); each title gives the newest "
+                                "value against the median of the earlier ones.",
+                                f"{len(hist)} benchmark(s) stored from two or more runs; "
+                                + (f"moved more than 10%: {', '.join(worst)}." if worst else
+                                   "none moved more than 10%."),
+                                history(hist, f"History of stored results: {g.label}"),
+                                "measured", "measurements"))
+    scal = measured.scaling(g)
+    if scal:
+        eff = [f"{s.name} {s.values[-1] / (s.values[0] * s.nodes[-1] / s.nodes[0]):.0%} of "
+               f"linear at {s.nodes[-1]} nodes" for s in scal if s.ideal]
+        figs.append(core.Figure(core.figure_id(core.SCALING, g.key), "Scaling",
+                                "Throughput against node count (newest validated record per "
+                                "count) with ideal linear scaling from the smallest run.",
+                                ("; ".join(eff) or "No throughput benchmark to compare with "
+                                 "linear scaling") + ".",
+                                scaling(scal, f"Scaling: {g.label}"), "measured",
+                                "measurements"))
+    return figs

@@ -1,6 +1,6 @@
 """The anchor scoreboard: each kernel beside the tool a user would otherwise run.
 
-    python -m bench.anchors [--quick] [--only GROUP,...] [--output FILE] [--dir DIR] [--gate]
+    hpcplan anchors [--quick] [--only GROUP,...] [--output FILE] [--dir DIR] [--gate]
 
 Pairs (from the issues' targets): peak FMA vs NumPy's BLAS matmul, STREAM
 Triad vs the C STREAM in Debian's HPCC, storage vs fio and IOR, metadata vs
@@ -13,7 +13,9 @@ pair alternates ours and the anchor round by round in the same run; the line
 shows both medians, the ratio of the medians and the spread of the per-round
 ratios. A pair whose tool or kernel is absent is printed as MISSING with the
 reason; a pair that broke is printed as ERROR (exit status 1). The measuring
-code lives in ``bench/speed/*.py`` and is reused here.
+code lives in the speed scripts beside this module and is reused here; the
+command layer (``hpcplan.cmd_anchors``) owns the terminal, so this module returns
+lines and hands progress to a callback.
 
 ``--quick`` uses small sizes (a few minutes on 2 cores); the default is the
 thorough run of the speed scripts' defaults (HPCC alone takes minutes per
@@ -31,16 +33,16 @@ applies on every machine, with or without a committed baseline: a floor that
 is not held is re-measured once (its group alone), and the exit status is 1
 when it still is not, or when its figure is missing. ``.ci/run`` runs
 ``--quick --only peak,stream,mxp --gate``.
+
+``python -m hpcplan.anchors.board`` is kept as a shortcut for ``hpcplan anchors``.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -167,7 +169,7 @@ Group = Callable[[Settings], Iterator[Line]]
 # --- the groups ---------------------------------------------------------------
 
 def peak(s: Settings) -> Iterator[Line]:
-    from bench.speed import peak as speed
+    from hpcplan.anchors import peak as speed
 
     n, rounds, seconds = (2048, 5, 0.2) if s.quick else (4096, 5, 0.5)
     for precision in ("fp64", "fp32"):
@@ -177,7 +179,7 @@ def peak(s: Settings) -> Iterator[Line]:
 
 
 def stream(s: Settings) -> Iterator[Line]:
-    from bench.speed import stream as speed
+    from hpcplan.anchors import stream as speed
 
     label = "STREAM triad vs HPCC StarSTREAM"
     missing = speed.hpcc_missing()
@@ -193,7 +195,7 @@ def stream(s: Settings) -> Iterator[Line]:
 
 def storage(s: Settings) -> Iterator[Line]:
     from bench.launcher import launcher
-    from bench.speed import storage as speed
+    from hpcplan.anchors import storage as speed
     from kernels.workdir import WorkDir
 
     size_mib, rounds = (64, 5) if s.quick else (256, 5)
@@ -228,7 +230,7 @@ def storage_ior(s: Settings) -> Iterator[Line]:
     4 KiB pages (IOR as it ships; context only, as the request shape then
     follows the page allocator on both sides, see ``kernels.iobuf``).
     """
-    from bench.speed import storage as speed
+    from hpcplan.anchors import storage as speed
 
     mib, rounds = (64, 3) if s.quick else (256, 5)
     label = "storage easy {op} vs IOR (2 ranks fpp, {mib} MiB each, {buf})"
@@ -253,7 +255,7 @@ def storage_ior(s: Settings) -> Iterator[Line]:
 
 def metadata_mdtest(s: Settings) -> Iterator[Line]:
     """Easy metadata phases vs mdtest (2 ranks, empty files, a directory per rank)."""
-    from bench.speed import storage as speed
+    from hpcplan.anchors import storage as speed
 
     files, rounds = (2000, 3) if s.quick else (2000, 5)
     label = "metadata easy {op} vs mdtest (2 ranks x {files} files)"
@@ -280,7 +282,7 @@ def _no_launcher() -> str:
 
 def network(s: Settings) -> Iterator[Line]:
     from bench.launcher import launcher
-    from bench.speed import network as speed
+    from hpcplan.anchors import network as speed
 
     if launcher().path is None:
         yield Line("ping-pong vs mpi4py.bench", "us", status="MISSING",
@@ -298,7 +300,7 @@ def network(s: Settings) -> Iterator[Line]:
 def mxp(s: Settings) -> Iterator[Line]:
     try:
         import kernels.mxp  # noqa: F401
-        from bench.speed import mxp as speed
+        from hpcplan.anchors import mxp as speed
     except ImportError as exc:
         yield Line("MxP fp32 vs NumPy linalg.solve", "GFLOP/s", status="MISSING",
                    reason=f"the MxP solver (issue 3) has not landed: {exc}", key="mxp.fp32")
@@ -325,7 +327,7 @@ def mxp(s: Settings) -> Iterator[Line]:
 def projection(s: Settings) -> Iterator[Line]:
     """The projection engine vs the plain per-sample loop that defines its numbers (issue 6).
 
-    Runs ``python -m bench.speed.models`` in a child: it pins itself to one core.
+    Runs ``python -m hpcplan.anchors.models`` in a child: it pins itself to one core.
     """
     import json
     import subprocess
@@ -338,13 +340,13 @@ def projection(s: Settings) -> Iterator[Line]:
         yield Line(label, "s", status="MISSING",
                    reason=f"the capacity models (issue 6) have not landed: {exc}")
         return
-    proc = subprocess.run([sys.executable, "-m", "bench.speed.models", "--json", "--samples",
-                           str(samples), "--anchor-samples", str(anchor_samples), "--rounds",
-                           str(rounds)], capture_output=True, text=True, check=False,
-                          timeout=1800)
+    proc = subprocess.run([sys.executable, "-m", "hpcplan.anchors.models", "--json",
+                           "--samples", str(samples), "--anchor-samples", str(anchor_samples),
+                           "--rounds", str(rounds)], capture_output=True, text=True,
+                          check=False, timeout=1800)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if proc.returncode != 0 or not lines:
-        raise RuntimeError(f"bench.speed.models failed (exit {proc.returncode}): "
+        raise RuntimeError(f"hpcplan.anchors.models failed (exit {proc.returncode}): "
                            f"{proc.stderr.strip()[-300:]}")
     data = json.loads(lines[-1])
     yield Line(f"{label} (scaled from {anchor_samples:,})", "s", data["ours_s"],
@@ -437,28 +439,44 @@ def apply_gate(lines: list[Line], groups: list[str], settings: Settings,
     return lines, report
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m bench.anchors",
-                                 description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true", help="small sizes: a few minutes")
-    ap.add_argument("--only", default="", metavar="GROUPS",
-                    help=f"comma-separated subset of {', '.join(GROUPS)}")
-    ap.add_argument("--output", default=str(DEFAULT_OUTPUT), metavar="FILE",
-                    help=f"also write the board here (default {DEFAULT_OUTPUT}; '-' for none)")
-    ap.add_argument("--dir", default=tempfile.gettempdir(), metavar="DIR",
-                    help="file system for the storage pairs (default: the temporary directory)")
-    ap.add_argument("--gate", action="store_true",
-                    help="exit 1 when a floor (FLOORS) is not held after one re-run of its "
-                         "group, or cannot be checked")
-    args = ap.parse_args(argv)
-    names = [g for g in args.only.split(",") if g] or list(GROUPS)
+def select_groups(only: str) -> list[str]:
+    """The groups named by ``--only`` (all when empty), in the order given."""
+    from kernels.errors import UserError
+
+    names = [g.strip() for g in only.split(",") if g.strip()] or list(GROUPS)
     unknown = [g for g in names if g not in GROUPS]
     if unknown:
-        ap.error(f"unknown group(s) {', '.join(unknown)}; choose from {', '.join(GROUPS)}")
+        raise UserError(f"unknown --only group(s) {', '.join(unknown)}; choose from "
+                        f"{', '.join(GROUPS)}")
+    return names
+
+
+def settings_for(quick: bool, directory: Path) -> Settings:
+    """Settings with every usable core (affinity and the probe agree) as the thread count."""
     from bench import sysinfo
 
-    settings = Settings(quick=args.quick, directory=Path(args.dir),
-                        threads=max(1, min(sysinfo.usable_cpus(), sysinfo.probe().cpu.cores)))
+    return Settings(quick=quick, directory=directory,
+                    threads=max(1, min(sysinfo.usable_cpus(), sysinfo.probe().cpu.cores)))
+
+
+@dataclass
+class Board:
+    """A finished board: its lines, the text to print and write, and the exit status."""
+
+    lines: list[Line]
+    text: list[str]
+
+    @property
+    def exit_code(self) -> int:
+        """1 when a pair broke or the gate failed, else 0."""
+        if any(x.status == "ERROR" for x in self.lines):
+            return 1
+        return 1 if self.text and self.text[-1].startswith("gate: FAILED") else 0
+
+
+def run_board(names: list[str], settings: Settings, gate: bool = False,
+              log: Callable[[str], None] = lambda _: None) -> Board:
+    """Run the groups in order; each line and each group's time go to ``log`` as they come."""
     started, load_start = time.time(), os.getloadavg()[0]
     lines: list[Line] = []
     for name in names:
@@ -466,31 +484,28 @@ def main(argv: list[str] | None = None) -> int:
         new = run_group(name, settings)
         lines.extend(new)
         for line in new:
-            print(f"  {line.text()}", file=sys.stderr, flush=True)
-        print(f"  ({name}: {time.monotonic() - t0:.0f} s)", file=sys.stderr, flush=True)
-    gate: list[str] = []
-    if args.gate:
-        lines, gate = apply_gate(lines, names, settings,
-                                 lambda text: print(text, file=sys.stderr, flush=True))
-    board = [*header(settings, started, load_start), *(line.text() for line in lines)]
-    board.append(f"\n{len(lines)} lines: {sum(x.met is True for x in lines)} met, "
-                 f"{sum(x.met is False for x in lines)} not met, "
-                 f"{sum(x.status == 'MISSING' for x in lines)} missing, "
-                 f"{sum(x.status == 'ERROR' for x in lines)} errors; "
-                 f"{sum(x.floor_held is True for x in lines)} of "
-                 f"{sum(x.floor is not None for x in lines)} floors held; "
-                 f"{time.time() - started:.0f} s")
-    board.extend(gate)
-    if args.output != "-":
-        out = Path(args.output)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text("\n".join(board) + "\n")
-    print("\n".join(board))
-    if args.output != "-":
-        print(f"written: {args.output}", file=sys.stderr)
-    if any(x.status == "ERROR" for x in lines):
-        return 1
-    return 1 if gate and gate[-1].startswith("gate: FAILED") else 0
+            log(f"  {line.text()}")
+        log(f"  ({name}: {time.monotonic() - t0:.0f} s)")
+    report: list[str] = []
+    if gate:
+        lines, report = apply_gate(lines, names, settings, log)
+    text = [*header(settings, started, load_start), *(line.text() for line in lines)]
+    text.append(f"\n{len(lines)} lines: {sum(x.met is True for x in lines)} met, "
+                f"{sum(x.met is False for x in lines)} not met, "
+                f"{sum(x.status == 'MISSING' for x in lines)} missing, "
+                f"{sum(x.status == 'ERROR' for x in lines)} errors; "
+                f"{sum(x.floor_held is True for x in lines)} of "
+                f"{sum(x.floor is not None for x in lines)} floors held; "
+                f"{time.time() - started:.0f} s")
+    text.extend(report)
+    return Board(lines, text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m hpcplan.anchors.board``: the same as ``hpcplan anchors``."""
+    from hpcplan.cli import main as cli
+
+    return cli(["anchors", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
-from bench.records import Record
+if TYPE_CHECKING:
+    from bench.records import Record
+    from hpcplan.report.tables import Cell
 
 HEADERS = ("benchmark", "value", "unit", "% of peak", "status", "note")
 
@@ -17,7 +19,7 @@ def percent_of_peak(rec: Record) -> float | None:
     return 100.0 * rec.value / float(peak)
 
 
-def row(rec: Record) -> list[Any]:
+def row(rec: Record) -> list[Cell]:
     note = ""
     if rec.status != "ok":
         note = str(rec.validation.get("details", ""))[:90]
@@ -30,5 +32,5 @@ def row(rec: Record) -> list[Any]:
             rec.status.upper() if rec.status != "ok" else "ok", note]
 
 
-def rows(records: Sequence[Record]) -> list[list[Any]]:
+def rows(records: Sequence[Record]) -> list[list[Cell]]:
     return [row(r) for r in records]
