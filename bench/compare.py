@@ -268,13 +268,13 @@ def load_side(spec: str, results_root: Path | None = None) -> Side:
     if path.exists() and not path.is_dir():
         payload = _read_json(path)
         if isinstance(payload, dict) and payload.get("format") == FORMAT:
-            return _records_side(str(path), *_file_records(path, payload))
+            return records_side(str(path), *_file_records(path, payload))
         if baselines.is_benchmark_json(payload):
             return benchmark_side(str(path), payload)
         raise UserError(f"{path} is neither an hpcplan results file nor a pytest-benchmark JSON")
     if path.is_dir():
         store = Store(path)
-        return _records_side(str(path), store.load(), store.problems)
+        return records_side(str(path), store.load(), store.problems)
     store = Store(results_root) if results_root else Store()
     if not store.root.is_dir():
         raise UserError(f"{spec!r} is not a file or directory, and there is no results store at "
@@ -285,7 +285,7 @@ def load_side(spec: str, results_root: Path | None = None) -> Side:
         what = "matches no run" if not runs else f"matches {len(runs)} runs"
         raise UserError(f"{spec!r} is not a file or directory and as a run id it {what} in "
                         f"{store.root}; see 'hpcplan results list'")
-    return _records_side(f"run {runs[0]}", [r for r in records if r.run_id == runs[0]],
+    return records_side(f"run {runs[0]}", [r for r in records if r.run_id == runs[0]],
                          store.problems)
 
 
@@ -301,7 +301,7 @@ def _file_records(path: Path, payload: Mapping[str, Any]) -> tuple[list[Record],
     return records_of(path, payload)
 
 
-def _records_side(label: str, records: list[Record], problems: list[str]) -> Side:
+def records_side(label: str, records: list[Record], problems: list[str]) -> Side:
     """Latest record per name; several runs of one name are noted, not pooled."""
     if not records:
         raise UserError(f"{label} holds no readable records")

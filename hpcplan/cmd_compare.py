@@ -125,7 +125,7 @@ def load_side(spec: str, root: Path | None, stores: dict[Path, Any] | None = Non
     for notice in store.notices:  # the index's, once per store
         print(f"hpcplan: note: {notice}", file=sys.stderr)
     store.notices.clear()
-    side = compare._records_side(label, latest, problems)
+    side = compare.records_side(label, latest, problems)
     if repeated:
         side = replace(side, notes=(*side.notes, f"{label}: {repeated} name(s) occur in several "
                                     "runs; the latest record of each is used"))

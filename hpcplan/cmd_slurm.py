@@ -135,6 +135,16 @@ def _pythonpath() -> Path:
 
 # --- submit ------------------------------------------------------------------------------
 
+def suite_params(suite: str, items: list[str]) -> list[str]:
+    """The ``--param`` arguments ``suite`` reads: a job running several suites hands each
+    only its own keys, so every key given is read by some suite and none is refused."""
+    from bench import registry
+
+    keys = registry.params(suite)
+    return [arg for item in items if item.partition("=")[0].strip() in keys
+            for arg in ("--param", item)]
+
+
 def build_specs(args: argparse.Namespace, root: Path) -> list[Any]:
     """One validated JobSpec per node count."""
     from hpcplan import config
@@ -143,17 +153,14 @@ def build_specs(args: argparse.Namespace, root: Path) -> list[Any]:
     from slurm.script import JobSpec
 
     site = config.load(args.config)
-    # each suite's 'hpcplan run' in the job would refuse these (unknown suite, a key that
-    # suite does not read, a value out of range); refuse them here first
-    for suite in args.suites:
-        options_from(args, [suite])
+    # the job's 'hpcplan run' would refuse these (unknown suite, a key none of the job's
+    # suites reads, a value out of range); refuse them here first
+    options_from(args, list(args.suites))
     defaults = site.slurm
     python = args.python or defaults.python or sys.executable
     run_args: list[str] = []
     if args.repeats is not None:
         run_args += ["--repeats", str(args.repeats)]
-    for item in args.param:
-        run_args += ["--param", item]
     if args.target:
         run_args += ["--target", str(Path(args.target).resolve())]
     head = [python, "-m", "hpcplan"]
@@ -166,7 +173,7 @@ def build_specs(args: argparse.Namespace, root: Path) -> list[Any]:
         job_dir = new_job_dir(root / JOBS_SUBDIR, label, nodes)
         records = job_dir / "records"
         commands = [[*head, "run", "--suite", suite, "--results", str(records), "--quiet",
-                     *run_args] for suite in args.suites]
+                     *run_args, *suite_params(suite, args.param)] for suite in args.suites]
         specs.append(JobSpec(
             suites=tuple(args.suites), nodes=nodes, commands=commands, job_dir=job_dir,
             pythonpath=_pythonpath(), tasks_per_node=args.tasks_per_node,

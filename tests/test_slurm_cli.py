@@ -21,7 +21,8 @@ def test_dry_run_uses_the_site_config_and_writes_nothing(tmp_path: Path) -> None
         '[slurm]\nsetup = ["module load mpich/4.1", "source /opt/venv/bin/activate"]\n'
         'mpi = "pmix"\npartition = "batch"\nqos = "high"\ntime = "0:20:00"\n')
     proc = run(tmp_path, "submit", "network", "quick", "--nodes", "1,2", "--dry-run",
-               "--results", str(tmp_path / "r"), "--repeats", "3")
+               "--results", str(tmp_path / "r"), "--repeats", "3", "--param", "net_sizes=8,64",
+               "--param", "stream_ntimes=3")
     assert proc.returncode == 0, proc.stderr
     scripts = proc.stdout.split("# --- job script ")[1:]
     assert len(scripts) == 2
@@ -34,7 +35,14 @@ def test_dry_run_uses_the_site_config_and_writes_nothing(tmp_path: Path) -> None
         assert [ln.split("--suite ")[1].split()[0] for ln in launches] == ["network", "quick"]
         assert all("--mpi=pmix" in ln and "--repeats 3" in ln for ln in launches)
         assert all(f"--config {tmp_path / 'hpcplan.toml'}" in ln for ln in launches)
+        # each suite's run gets only the keys it reads
+        assert "net_sizes=8,64" in launches[0] and "stream_ntimes" not in launches[0]
+        assert "stream_ntimes=3" in launches[1] and "net_sizes" not in launches[1]
     assert not (tmp_path / "r").exists()
+    proc = run(tmp_path, "submit", "network", "quick", "--dry-run", "--param", "mxp_n=64")
+    assert proc.returncode == 2
+    assert "--param mxp_n is not read by suites network, quick, only by suite compute" in \
+        proc.stderr
 
 
 def test_options_override_the_site_config(tmp_path: Path) -> None:

@@ -507,19 +507,32 @@ def test_bad_options_are_one_sentence(varied: Path, capsys: pytest.CaptureFixtur
 
 
 def test_parquet_without_pyarrow_is_one_sentence(varied: Path, tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("pandas")
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        code, _, err = cli(capsys, "results", "export", "--results", str(varied), "--parquet",
-                           str(tmp_path / "x.parquet"))
-        assert code == 2 and "--parquet needs the pyarrow package" in err
-        assert err.count("\n") == 1 and not (tmp_path / "x.parquet").exists()
-    else:
-        code, out, _ = cli(capsys, "results", "export", "--results", str(varied), "--parquet",
-                           str(tmp_path / "x.parquet"))
-        assert code == 0 and "written" in out
+                                                 capsys: pytest.CaptureFixture[str],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # import pyarrow raises ImportError
+    code, _, err = cli(capsys, "results", "export", "--results", str(varied), "--parquet",
+                       str(tmp_path / "x.parquet"))
+    assert code == 2 and "--parquet needs the pyarrow package" in err
+    assert err.count("\n") == 1 and not (tmp_path / "x.parquet").exists()
+
+
+def test_parquet_export_holds_what_csv_holds(varied: Path, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """pyarrow is a test dependency (and the ``parquet`` extra), so this runs in CI."""
+    import pandas as pd
+
+    pytest.importorskip("pyarrow", reason="pyarrow is installed by the test extra")
+    code, out, _ = cli(capsys, "results", "export", "--results", str(varied), "--parquet",
+                       str(tmp_path / "x.parquet"), "--name", "memory.stream.triad")
+    assert code == 0 and "written" in out
+    code, _, _ = cli(capsys, "results", "export", "--results", str(varied), "--csv",
+                     str(tmp_path / "x.csv"), "--name", "memory.stream.triad")
+    assert code == 0
+    pq, csv = pd.read_parquet(tmp_path / "x.parquet"), pd.read_csv(tmp_path / "x.csv")
+    assert len(pq) == len(csv) > 0 and set(pq["name"]) == {"memory.stream.triad"}
+    assert sorted(pq["run_id"]) == sorted(csv["run_id"].astype(str))
+    assert pq["value"].dropna().tolist() == pytest.approx(csv["value"].dropna().tolist())
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
 def test_a_stale_index_is_one_note_on_stderr(tmp_path: Path,
