@@ -324,7 +324,9 @@ def records_side(label: str, records: list[Record], problems: list[str]) -> Side
 
 def record_series(rec: Record) -> Series:
     unusable = ""
-    if not rec.ok:
+    if rec.status == "suspect":
+        unusable = f"{rec.name} is suspect: {rec.validation.get('details', '')}"
+    elif not rec.ok:
         unusable = f"{rec.name} has status {rec.status} and no figure"
     return Series(key=rec.name, samples=tuple(rec.samples), unit=rec.unit,
                   direction=rec.direction, label=rec.name, record=rec, unusable=unusable)

@@ -657,6 +657,18 @@ class Index:
                            Hit(_name(first[0]), first[1]))
                 for run, (first, ts, host, ranks, nodes, job, n, failed) in per.items()]
 
+    def recent_runs(self, per_machine: int) -> tuple[list[str], int]:
+        """The newest ``per_machine`` runs of each machine (node type, CPU model, cores),
+        and how many runs the store holds: what a report shows without reading every file."""
+        rows = self.con.execute(
+            "WITH per_run AS (SELECT run_id, node_type, cpu_model, cores, MAX(ts) AS ts "
+            "FROM records GROUP BY run_id, node_type, cpu_model, cores), "
+            "ranked AS (SELECT run_id, ROW_NUMBER() OVER (PARTITION BY node_type, cpu_model, "
+            "cores ORDER BY ts DESC, run_id DESC) AS k FROM per_run) "
+            "SELECT DISTINCT run_id FROM ranked WHERE k <= ?", (per_machine,)).fetchall()
+        (total,) = self.con.execute("SELECT COUNT(DISTINCT run_id) FROM records").fetchone()
+        return sorted(r for (r,) in rows), int(total)
+
     def run_ids(self, prefix: str) -> list[str]:
         """The run ids starting with ``prefix``."""
         out = []

@@ -35,7 +35,9 @@ UNITS = frozenset(
 DIRECTIONS = frozenset({"higher", "lower"})
 #: ok: validated figure; failed: validation failed (never shown as a result);
 #: aborted: interrupted (signal, time limit); unavailable: cannot run here.
-STATUSES = frozenset({"ok", "failed", "aborted", "unavailable"})
+#: ``suspect``: measured and validated, but beyond a physical bound (bench/bounds.py):
+#: the value is kept and shown, never used as if it were ok.
+STATUSES = frozenset({"ok", "failed", "aborted", "unavailable", "suspect"})
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z0-9_]+\.[a-z0-9_]+(?:\.[a-z0-9_]+)*$")
 
@@ -177,6 +179,10 @@ class Record:
                 raise RecordError(f"record {self.name}: an ok record needs a finite value")
             if not self.validation.get("passed", False):
                 raise RecordError(f"record {self.name}: status ok without a passed validation")
+        elif self.status == "suspect" and (self.value is None or not self.validation.get(
+                "suspect")):
+            raise RecordError(f"record {self.name}: a suspect record needs its value and the "
+                              "reasons in validation.suspect")
         elif self.status == "failed" and self.value is not None:
             raise RecordError(f"record {self.name}: a failed record must not carry a value")
         if self.value is not None and not math.isfinite(self.value):

@@ -80,6 +80,8 @@ REPEATS = Param("repeats", "int", "timed repetitions per benchmark", minimum=2,
                 maximum=1_000_000)
 #: Params every suite accepts.
 COMMON_PARAMS = (REPEATS,)
+#: Outcome params the runner adds to every benchmark's records (measured energy).
+COMMON_OUTCOMES = ("energy",)
 
 
 @dataclass(frozen=True)
@@ -295,7 +297,7 @@ def params(suite_name: str | None = None) -> dict[str, Param]:
 
 def outcome_params() -> frozenset[str]:
     """Params that record what a run measured or chose, not what was asked for."""
-    return frozenset(o for b in benchmarks() for o in b.outcomes)
+    return frozenset(COMMON_OUTCOMES).union(o for b in benchmarks() for o in b.outcomes)
 
 
 def calibrations() -> dict[str, Calibrates]:

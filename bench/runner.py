@@ -4,7 +4,9 @@ One process or many: launched by mpiexec or srun, every rank runs the same
 kernel between barriers and rank 0 reduces. Throughput figures aggregate as
 the sum over ranks of each repetition's rate; the per-rank spread (min,
 median, max of each rank's median) is kept. Without a launcher nothing
-imports MPI and the run is a single process.
+imports MPI and the run is a single process. Where the RAPL counters are readable
+(``kernels.energy``), the lowest rank on each host meters its node's energy around
+the timed repetitions and the record carries it in ``params['energy']``.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench import sysinfo
+from bench import bounds, sysinfo
 from bench.records import Record, summarize
 from kernels.comm import SingleProcess
+from kernels.energy import EnergyMeter, Unavailable
 
 #: Environment variables that launchers (Hydra, Open MPI, Slurm's PMI2/PMIx) set.
 LAUNCHER_ENV = ("PMI_SIZE", "PMI_RANK", "PMIX_RANK", "OMPI_COMM_WORLD_SIZE")
@@ -60,6 +63,7 @@ class Context:
     hosts: tuple[str, ...] = ()
     job: dict[str, Any] = field(default_factory=dict)
     run_id: str = ""
+    meter: EnergyMeter | Unavailable | None = None  # opened on first use
 
     @property
     def rank(self) -> int:
@@ -79,6 +83,15 @@ class Context:
         if cpus >= self.machine.cpu.threads and self.ranks_on_node > 1:
             cpus //= self.ranks_on_node
         return max(1, min(cpus, self.machine.cpu.cores))
+
+    def energy_meter(self) -> EnergyMeter | Unavailable | None:
+        """This node's energy meter on the lowest rank of its host; None on the others,
+        so a node's counters are read once. Without known hosts every rank reads."""
+        if self.rank < len(self.hosts) and self.hosts.index(self.hosts[self.rank]) != self.rank:
+            return None
+        if self.meter is None:
+            self.meter = EnergyMeter.open()
+        return self.meter
 
     def say(self, message: str) -> None:
         if self.is_root:
@@ -127,6 +140,9 @@ class Measurement:
     compile_s: float
     passed: bool
     details: tuple[str, ...]
+    #: Summed over nodes around all repetitions: joules, seconds, watts, zones; or
+    #: {"unavailable": reason}. None when nothing was metered (built by hand).
+    energy: dict[str, Any] | None = None
 
     def best(self) -> float:
         return max(self.samples)
@@ -154,14 +170,24 @@ def repeat(ctx: Context, once: Callable[[], tuple[float, bool, str]], repeats: i
     rates: list[float] = []
     passed = True
     details: list[str] = []
-    for _ in range(repeats):
-        ctx.comm.Barrier()
-        rate, ok, detail = once()
-        rates.append(rate)
-        if not ok:
-            passed = False
-            details.append(detail)
-    gathered = ctx.comm.gather((rates, passed, details), root=0)
+    meter = ctx.energy_meter()
+    with contextlib.ExitStack() as stack:
+        window = stack.enter_context(meter.measure()) if isinstance(meter, EnergyMeter) else None
+        for _ in range(repeats):
+            ctx.comm.Barrier()
+            rate, ok, detail = once()
+            if window is not None:
+                window.update()  # each repetition, so no counter wraps twice unseen
+            rates.append(rate)
+            if not ok:
+                passed = False
+                details.append(detail)
+    if window is not None:
+        energy = ({"unavailable": window.error} if window.error else
+                  {"joules": window.joules, "seconds": window.seconds, "zones": list(window.zones)})
+    else:
+        energy = {"unavailable": meter.reason} if isinstance(meter, Unavailable) else None
+    gathered = ctx.comm.gather((rates, passed, details, energy), root=0)
     if not ctx.is_root:
         return Measurement((), {}, compile_s, passed, ())
     combine = {"sum": sum, "max": max, "min": min}[aggregate]
@@ -170,7 +196,36 @@ def repeat(ctx: Context, once: Callable[[], tuple[float, bool, str]], repeats: i
     per_rank = {"min": min(medians), "median": statistics.median(medians), "max": max(medians)}
     all_ok = all(g[1] for g in gathered)
     all_details = tuple(f"rank {r}: {d}" for r, g in enumerate(gathered) for d in g[2])
-    return Measurement(samples, per_rank, compile_s, all_ok, all_details)
+    return Measurement(samples, per_rank, compile_s, all_ok, all_details,
+                       _node_energy(ctx, [g[3] for g in gathered]))
+
+
+def _node_energy(ctx: Context, readings: list[dict[str, Any] | None]) -> dict[str, Any]:
+    """Sum the reading ranks' energy (None: a rank that left it to another on its node)."""
+    readers = [(ctx.hosts[r] if r < len(ctx.hosts) else str(r), e)
+               for r, e in enumerate(readings) if e is not None]
+    for host, e in readers:
+        if "unavailable" in e:
+            where = f" (on {host})" if len(readers) > 1 else ""
+            return {"unavailable": f"{e['unavailable']}{where}"}
+    joules = sum(e["joules"] for _, e in readers)
+    seconds = max((e["seconds"] for _, e in readers), default=0.0)
+    zones = [z if len(readers) == 1 else f"{host}:{z}" for host, e in readers for z in e["zones"]]
+    return {"joules": round(joules, 6), "seconds": round(seconds, 6),
+            "watts": round(joules / seconds, 3) if seconds > 0 else 0.0, "zones": zones}
+
+
+def _energy_params(energy: dict[str, Any], unit: str, samples: Sequence[float]) -> dict[str, Any]:
+    """The energy block of a record; GFLOP/s per W from the rate over the whole window.
+
+    Every repetition does the same work, so the harmonic mean of the rates is the
+    window's work over its time, and that over the average power is work per joule.
+    """
+    out = dict(energy)
+    if (unit == "GFLOP/s" and out.get("watts") and samples
+            and all(s > 0 for s in samples)):
+        out["gflops_per_w"] = round(statistics.harmonic_mean(samples) / out["watts"], 6)
+    return out
 
 
 def to_record(ctx: Context, name: str, unit: str, m: Measurement, *, statistic: str = "max",
@@ -181,12 +236,15 @@ def to_record(ctx: Context, name: str, unit: str, m: Measurement, *, statistic: 
     check = {"passed": m.passed, "details": "; ".join(m.details) or "all checks passed",
              **(validation or {})}
     check["passed"] = bool(check["passed"]) and m.passed
+    extra: dict[str, Any] = {"statistic": statistic}
+    if m.energy is not None:
+        extra["energy"] = _energy_params(m.energy, unit, m.samples if check["passed"] else ())
     return ctx.record(
         name, chosen if check["passed"] else None, unit,
         status="ok" if check["passed"] else "failed", direction=direction,
         samples=m.samples if check["passed"] else (),
         stats=summarize(m.samples) if check["passed"] else {},
-        params={**(params or {}), "statistic": statistic}, validation=check,
+        params={**(params or {}), **extra}, validation=check,
         kernel_version=kernel_version, compile_s=m.compile_s, per_rank=m.per_rank,
     )
 
@@ -226,7 +284,7 @@ def run_benchmarks(ctx: Context, benchmarks: Sequence[Callable[[Context], list[R
         if received:
             ctx.say(f"stopping: {signal.Signals(received[0]).name} received")
             break
-        recs = bench(ctx)
+        recs = [bounds.checked(rec) for rec in bench(ctx)]
         out.extend(recs)
         if any(r.status == "aborted" for r in recs):
             break

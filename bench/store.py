@@ -154,6 +154,10 @@ class Store:
     def run_ids(self, prefix: str) -> list[str]:
         return self._ask(lambda idx: idx.run_ids(prefix))
 
+    def recent_runs(self, per_machine: int) -> tuple[list[str], int]:
+        """The newest runs of each machine and the store's run count (``Index.recent_runs``)."""
+        return self._ask(lambda idx: idx.recent_runs(per_machine))
+
     def hits(self, flt: Filter | None = None, *, latest_by: Sequence[str] = ()) -> list[Hit]:
         """Where the matching records are (see ``Index.hits``); ``records`` loads them."""
         return self._ask(lambda idx: idx.hits(flt, latest_by=latest_by))

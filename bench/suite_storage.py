@@ -75,7 +75,7 @@ BANDWIDTH_PARAMS = (
     Param("io_hard", "bool", "run the hard (shared-file, small-transfer) test", default=True),
     Param("io_hard_segments", "int", "segments of the hard test", default=1000, minimum=1),
     Param("io_iterations", "int", "write/read iterations (default: repeats, else 3)",
-          minimum=1, maximum=10_000),
+          minimum=1, maximum=1_000_000),
 )
 SPACE = Param("io_space_fraction", "float", "share of the free space a test may use",
               default=0.5, minimum=1e-6, maximum=1)

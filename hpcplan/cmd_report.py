@@ -8,6 +8,7 @@ assumptions) and engineers (roofline, history, scaling per machine).
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,8 @@ def make(args: argparse.Namespace, root: Path) -> Any:
     from hpcplan import report
 
     built = report.build(root, args.scenario, samples=args.samples, seed=args.seed)
+    for notice in built.notices:  # what the results index rebuilt or caught up
+        print(f"hpcplan: note: {notice}", file=sys.stderr)
     return built, report.write(built, args.out)
 
 

@@ -167,9 +167,13 @@ def report(records: list, store: Any) -> int:
     path = store.write(records)
     print(table(HEADERS, rows(records)))
     print(f"\n{len(records)} record(s) written to {path}")
-    failed = [r.name for r in records if r.status in ("failed", "aborted")]
+    for rec in records:
+        if rec.status == "suspect":
+            print(f"hpcplan: warning: {rec.name} is suspect, kept out of calibration: "
+                  f"{'; '.join(rec.validation['suspect'])}", file=sys.stderr)
+    failed = [r.name for r in records if r.status in ("failed", "aborted", "suspect")]
     if failed:
-        print(f"hpcplan: {len(failed)} benchmark(s) failed validation: {', '.join(failed)}",
-              file=sys.stderr)
+        print(f"hpcplan: {len(failed)} benchmark(s) failed validation or are suspect: "
+              f"{', '.join(failed)}", file=sys.stderr)
         return 1
     return 0

@@ -1,7 +1,7 @@
 """``project(scenario, samples, seed) -> Projection``: the whole answer for one scenario.
 
 A projection holds the monthly date axis, the deterministic trajectories (all
-inputs at their point values), the Monte Carlo P10/P50/P90 bands, per target
+inputs at their point values), the Monte Carlo P10/P25/P50/P75/P90 bands, per target
 the P50/P90 dates, the probability by the deadline and by year, the power at
 the P50 date and the top drivers (a tornado ranking), the binding constraint
 per year, when storage fills, the world-leading check, every input with its
@@ -37,9 +37,19 @@ UNITS = {
 
 @dataclass(frozen=True)
 class Band:
+    """One metric's monthly Monte Carlo order statistics: a graded fan around the P50."""
+
     p10: np.ndarray
+    p25: np.ndarray
     p50: np.ndarray
+    p75: np.ndarray
     p90: np.ndarray
+
+    @classmethod
+    def of(cls, rows: np.ndarray | list[np.ndarray]) -> Band:
+        """From rows in ``engine.QUANTILES`` order, each taken by its name."""
+        return cls(p10=rows[engine.P10], p25=rows[engine.P25], p50=rows[engine.P50],
+                   p75=rows[engine.P75], p90=rows[engine.P90])
 
 
 @dataclass(frozen=True)
@@ -243,7 +253,8 @@ class Projection:
             "storage_unit": self.storage_unit,
             "definitions": list(self.definitions),
             "deterministic": {k: arr(v) for k, v in self.deterministic.items()},
-            "bands": {k: {"p10": arr(b.p10), "p50": arr(b.p50), "p90": arr(b.p90)}
+            "bands": {k: {"p10": arr(b.p10), "p25": arr(b.p25), "p50": arr(b.p50),
+                          "p75": arr(b.p75), "p90": arr(b.p90)}
                       for k, b in self.bands.items()},
             "targets": [_plain(asdict(t)) for t in self.targets],
             "constraints": [asdict(c) for c in self.constraints],
@@ -353,7 +364,7 @@ def _demand_band(sc: Scenario, x: np.ndarray, space: inputs_mod.InputSpace) -> B
         up, down = g[k], g[n - 1 - k]
         base = np.where(t >= 0, up, down)
         out.append(sc.demand.initial_pb * np.exp(t * np.log1p(base)))
-    return Band(*out)
+    return Band.of(out)
 
 
 def _variants(sc: Scenario, space: inputs_mod.InputSpace) -> list[tuple[Any, ...]]:
@@ -501,11 +512,11 @@ def _counterfactuals(sc: Scenario, comp: engine.Compiled, x: np.ndarray,
         by_key = {c.key: c for c in results}
         years = []
         for year, m in year_ends:
-            have = float(base.bands[key][1, m])
+            have = float(base.bands[key][engine.P50, m])
             if have > t.threshold:
                 years.append(YearBinding(year, "met", 0.0, 0))
                 continue
-            gains = {ch.key: float(r.bands[key][1, m]) - have
+            gains = {ch.key: float(r.bands[key][engine.P50, m]) - have
                      for ch, r in zip(changes, runs, strict=True) if ch.kind == "constraint"}
             best = max(gains, key=lambda k: gains[k]) if gains else ""
             if not best or gains[best] <= 1e-9 * max(t.threshold, 1.0):
@@ -671,7 +682,7 @@ def project(scenario: Scenario, samples: int = DEFAULT_SAMPLES, seed: int = 0, *
         res = engine.evaluate(comp, x)
     else:
         x, res = point, det
-    bands = {k: Band(*v) for k, v in res.bands.items()}
+    bands = {k: Band.of(v) for k, v in res.bands.items()}
     demand_band = None
     if sc.demand is not None:
         demand_band = _demand_band(sc, x, space)

@@ -120,13 +120,28 @@ def test_zero_variance_monte_carlo_equals_deterministic():
     det = project(sc, samples=0)
     mc = project(sc, samples=2000, seed=3)
     for name, band in mc.bands.items():
-        for q in (band.p10, band.p50, band.p90):
+        for q in (band.p10, band.p25, band.p50, band.p75, band.p90):
             assert np.array_equal(q, det.deterministic[name]), name
     for a, b in zip(det.targets, mc.targets, strict=True):
         assert (a.p50_date, a.p90_date, a.probability_by_deadline) == \
             (b.p50_date, b.p90_date, b.probability_by_deadline)
         assert a.p50_date == a.deterministic_date
     assert mc.storage_fill.p50_date == det.storage_fill.deterministic_date
+
+
+@pytest.mark.parametrize("samples", [400, 5000])  # the sorted and the bracketed order stats
+def test_graded_bands_are_ordered(samples):
+    p = project(load_scenario(resolve_path(None)), samples=samples, seed=4, drivers=False,
+                world=False)
+    assert {"mixed_peak_pf", "power_mw", "storage_demand_pb"} <= set(p.bands)
+    for name, b in p.bands.items():
+        for low, high in ((b.p10, b.p25), (b.p25, b.p50), (b.p50, b.p75), (b.p75, b.p90)):
+            assert np.all(low <= high), name
+    spread = p.bands["hpl_pf"]
+    assert np.any(spread.p25 < spread.p75)  # the inner band is a band, not a line
+    bands = p.to_dict()["bands"]["hpl_pf"]
+    assert list(bands) == ["p10", "p25", "p50", "p75", "p90"]
+    assert bands["p25"] == [float(v) for v in spread.p25]
 
 
 def test_seeded_runs_are_reproducible():
@@ -168,7 +183,28 @@ def test_order_statistics(n):
         assert np.array_equal(got[row], s[:, engine.order_index(q, n)])
     few = rng.choice([1.0, 2.0, 5.0], size=(2, n))
     got = engine.order_stats(few.copy(), few_values=True)
-    assert np.array_equal(got[1], np.sort(few, axis=1)[:, engine.order_index(0.5, n)])
+    assert np.array_equal(got[engine.P50], np.sort(few, axis=1)[:, engine.order_index(0.5, n)])
+
+
+@pytest.mark.parametrize("n", [4096, 16_384, 100_003])
+def test_large_order_statistics_are_exact(n):
+    """The one-partition path (4096 <= n < 16384) and the sampled brackets above: spread
+    values, ties filling a bracket (lo == hi), a few values, sorted and reversed input."""
+    rng = np.random.default_rng(n)
+    cases = [rng.random(n), np.zeros(n), rng.choice([0.0, 7.5], size=n, p=[0.3, 0.7]),
+             rng.choice([1.0, 2.0, 3.0], size=n), np.where(rng.random(n) < 0.6, 0.0,
+                                                             rng.random(n)),
+             np.arange(n, dtype=float), np.arange(n, 0, -1, dtype=float)]
+    for a in cases:
+        want = np.sort(a)[[engine.order_index(q, n) for q in engine.QUANTILES]]
+        assert np.array_equal(engine.order_stats_1d(a.copy()), want)
+
+
+def test_a_missed_bracket_falls_back_exactly(monkeypatch):
+    monkeypatch.setattr(engine, "_Z", 0.0)  # brackets one sample rank wide: most miss
+    a = np.random.default_rng(1).random(50_000)
+    want = np.sort(a)[[engine.order_index(q, a.size) for q in engine.QUANTILES]]
+    assert np.array_equal(engine.order_stats_1d(a.copy()), want)
 
 
 def test_monte_carlo_spreads_and_probabilities():

@@ -322,6 +322,32 @@ def test_markdown_and_csv_beside_the_html(built):
     assert {x["job_id"] for x in runs} >= {"1001", "1002", "1004"}
 
 
+def test_compute_and_storage_fans_are_graded(built):
+    """P10-P90 light and P25-P75 darker on both fans; the series CSV carries every quantile."""
+    r, written = built
+    figs = {f.id: f for f in r.figures}
+    for fid in ("fig-compute", "fig-storage"):
+        f = figs[fid]
+        assert "P25-P75" in f.caption and "P10-P90" in f.caption, fid
+        assert "P25-P75" in f.svg and "P10-P90" in f.svg, fid  # the legend and the title
+        assert "no P25-P75" not in f.caption
+    t = next(t for t in r.projection.targets if not t.metric.startswith("storage"))
+    assert f"at {t.deadline}" in figs["fig-compute"].description
+    assert "P25-P75" in figs["fig-compute"].description  # the SVG's <desc>
+    html = written.html.read_text()
+    desc = re.search(r'<figure id="fig-compute">.*?<desc id="[^"]+">([^<]+)</desc>', html, re.S)
+    assert "P25-P75" in html_unescape(desc.group(1))
+    series = list(csv.DictReader((written.html.parent / "plan-series.csv").open()))
+    for metric in ("mixed_peak_pf", "storage_usable_pb", "storage_demand_pb"):
+        cols = [f"{metric}_p{q}" for q in (10, 25, 50, 75, 90)]
+        assert set(cols) <= set(series[0]), metric
+        for row in series:
+            values = [float(row[c]) for c in cols]
+            assert values == sorted(values), (metric, row["month"])
+    band = r.projection.bands["mixed_peak_pf"]
+    assert [float(x["mixed_peak_pf_p25"]) for x in series] == [float(v) for v in band.p25]
+
+
 def test_calibrated_inputs_are_marked(tmp_path):
     out = tmp_path / "cal.html"
     assert main(["report", "--results", str(FIXTURES / "results"), "--scenario",
@@ -370,3 +396,23 @@ def test_no_traceback_from_the_command_line(tmp_path):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr == f"hpcplan: error: results directory {blocker} exists and is not a " \
                           "directory\n"
+
+
+def test_report_reads_the_newest_runs_and_calibrates_from_all(results, monkeypatch):
+    """At centre scale the report loads only each machine's newest runs (the index answers
+    the rest); calibration still sees every run, and the page says how much it shows."""
+    from hpcplan.report import core
+
+    monkeypatch.setattr(core, "RUNS_PER_MACHINE", 1)
+    r = report.build(results, None, samples=0, seed=1)
+    assert {x.run_id for x in r.records} == {"xeon3", "epyc4"}
+    assert r.runs_total == 7
+    from hpcplan.report.sections import measurement_line
+
+    assert "the newest 2 of the store's 7 runs (up to 1 per machine)" in measurement_line(r)
+    monkeypatch.undo()
+    full = report.build(results, None, samples=0, seed=1)
+    assert full.runs_total == 7 and len({x.run_id for x in full.records}) == 7
+    # calibration is the same either way: it reads every run through the index
+    assert r.calibration is None or r.calibration.to_dict()["changes"] == \
+        full.calibration.to_dict()["changes"]

@@ -7,7 +7,7 @@ A synthetic scenario with ``--systems`` compute deployments (one installed,
 the rest planned phases with slips and go-ahead probabilities), four planned
 storage systems, uncertain efficiencies, availability, PUE and data growth,
 over ``--years`` years monthly. Ours: the whole ``models.projection.project``
-(sampling, trajectories, P10/P50/P90 bands, target dates and probabilities,
+(sampling, trajectories, P10/P25/P50/P75/P90 bands, target dates and probabilities,
 power checks, tornado drivers, world-leading check) for ``--samples`` samples.
 Anchor: ``models.reference`` (the per-sample loop that defines the numbers) on
 ``--anchor-samples`` samples plus its percentile bands and target dates, scaled

@@ -64,7 +64,7 @@ class Report:
 
     projection: Projection
     results_dir: Path
-    records: list[Record]  # every readable one
+    records: list[Record]  # those of the newest runs of each machine (RUNS_PER_MACHINE)
     groups: list[MachineGroup]  # the records per kind of machine, never mixed
     problems: list[str]  # the store's unreadable files and records
     generated: str
@@ -76,6 +76,8 @@ class Report:
     group_figures: dict[str, list[Figure]] = field(default_factory=dict)
     #: "what moved and why" against the report written before at the same place, if any
     changes: list[str] | None = None
+    runs_total: int = 0  # runs in the store; the records shown come from the newest ones
+    notices: list[str] = field(default_factory=list)  # what the store's index rebuilt
 
     @property
     def calibration(self) -> CalibrationReport | None:
@@ -112,12 +114,11 @@ def out_path(results_dir: Path, out: str | Path | None) -> Path:
 def build(results_dir: str | Path, scenario: str | None = None, *, samples: int = 10_000,
           seed: int = 0) -> Report:
     """Load, calibrate and project; draw the figures. Raises UserError on bad input."""
-    from bench.store import Store
     from bench.sysinfo import git_commit
     from hpcplan import __version__
     from hpcplan.report import measured, plan
     from models import loader
-    from models.calibration import calibrate
+    from models.calibration import calibrate, load_results
     from models.projection import project
 
     if samples < 0 or samples > 10_000_000:
@@ -126,18 +127,39 @@ def build(results_dir: str | Path, scenario: str | None = None, *, samples: int 
     if root.exists() and not root.is_dir():
         raise UserError(f"results directory {root} exists and is not a directory")
     sc = loader.load_scenario(loader.resolve_path(scenario))
-    store = Store(root)
-    records = store.load()
-    problems = list(store.problems)
+    records, problems, notices, runs_total = _stored(root)
     report = None
     if records:
-        sc, report = calibrate(sc, store.dataframe(records), source=str(root), notes=problems)
+        # calibration reads every run's figures from the index, without parsing the files
+        frame, _ = load_results(root, notices=notices)
+        sc, report = calibrate(sc, frame, source=str(root), notes=problems)
     projection = project(sc, samples, seed, calibration=report)
     out = Report(projection, root.absolute(), records, measured.group(records), problems,
                  datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), __version__, git_commit(),
-                 sc, plan.facts(sc))
+                 sc, plan.facts(sc), runs_total=runs_total, notices=notices)
     draw(out)
     return out
+
+
+#: Runs of each machine whose full records the report reads (tables, history, roofline):
+#: at centre scale the store holds thousands; the index answers the rest.
+RUNS_PER_MACHINE = 50
+
+
+def _stored(root: Path) -> tuple[list[Record], list[str], list[str], int]:
+    """The newest runs' records, the store's problems, the index's notices, the run count."""
+    from bench.index import Filter
+    from bench.store import Store
+
+    if not root.is_dir():
+        return [], [], [], 0
+    store = Store(root)
+    try:
+        runs, total = store.recent_runs(RUNS_PER_MACHINE)
+        records = store.select(Filter(runs=tuple(runs))) if runs else []
+        return records, list(store.problems), list(store.notices), total
+    finally:
+        store.close()
 
 
 def draw(r: Report) -> None:

@@ -8,8 +8,8 @@ common colour-vision deficiencies) and every series also differs by line style,
 marker or hatch, so a grey-scale print still tells them apart. Every axis names
 its unit. SVG keeps text as text and the output is deterministic.
 
-The projection carries P10/P50/P90 only, so the fan bands are P10-P90 with the
-P50 line; there is no P25-P75 band to draw.
+The compute and storage fans are graded: P10-P90 light, P25-P75 darker, the
+P50 a line, so the likelier half of the samples stands out from the tails.
 
 ``PLAN_FIGURES`` is the one ordered list of plan figures (id, section, title,
 caption, how to draw it) and ``machine_figures`` gives each machine's; the page,
@@ -89,6 +89,12 @@ def _fmt(v: float, unit: str = "") -> str:
     return f"{text} {unit}".rstrip()
 
 
+def _span(low: float, high: float, unit: str) -> str:
+    """'low-high unit', or one value where the two read the same."""
+    a, b = _fmt(float(low)), _fmt(float(high), unit)
+    return b if a == _fmt(float(high)) else f"{a}-{b}"
+
+
 def _pct(p: float) -> str:
     return f"{p * 100:.0f}%"
 
@@ -137,12 +143,12 @@ def _reached_curve(r: ReadingResult, months: Sequence[str]) -> tuple[np.ndarray,
 
 
 def _held_bounds(p: Projection, t: TargetResult) -> tuple[np.ndarray, np.ndarray]:
-    """Per month, the share of samples above the threshold as far as the P10/P50/P90 bands
-    bound it: above the P10 line means at least 90 %, and so on."""
+    """Per month, the share of samples above the threshold as far as the P10-P90 quantiles
+    bound it: above the P10 line means at least 90 %, above the P25 at least 75 %, and so on."""
     b = p.bands[metric_key(t.metric, t.scope)]
-    thr = t.threshold
-    lo = np.where(b.p10 > thr, 0.9, np.where(b.p50 > thr, 0.5, np.where(b.p90 > thr, 0.1, 0.0)))
-    hi = np.where(b.p10 > thr, 1.0, np.where(b.p50 > thr, 0.9, np.where(b.p90 > thr, 0.5, 0.1)))
+    above = [q > t.threshold for q in (b.p10, b.p25, b.p50, b.p75, b.p90)]
+    lo = np.select(above, [0.9, 0.75, 0.5, 0.25, 0.1], 0.0)
+    hi = np.select(above, [1.0, 0.9, 0.75, 0.5, 0.25], 0.1)
     return lo, hi
 
 
@@ -165,7 +171,7 @@ def probability(p: Projection, retirements: Sequence[Retirement]) -> Drawn:
             ax.fill_between(x, lo, hi, step="mid", facecolor=OKABE_ITO["sky"], alpha=0.35,
                             hatch="..", edgecolor="#2b6f99", linewidth=0,
                             label=_wrap(f"share above {t.threshold_text} that month (bounds "
-                                        "from the P10/P50/P90 bands)", 52))
+                                        "from the P10-P90 quantiles)", 52))
             seen: set[tuple[str, tuple[float, ...]]] = set()
             for i, r in enumerate(t.readings):
                 if (r.metric, tuple(r.probability_by_year.values())) in seen and not r.declared:
@@ -225,13 +231,22 @@ def _months_between(a: str, b: str) -> int:
 # --- compute and storage fans ---------------------------------------------------------------
 
 
-def _fan(ax: Axes, x: np.ndarray, b: Band, scale: float, colour: str, band: str, label: str,
-         style: LineStyleType = "-", hatch: str = "") -> None:
-    ax.fill_between(x, b.p10 / scale, b.p90 / scale, facecolor=OKABE_ITO[band], alpha=0.28,
+def _shade(ax: Axes, x: np.ndarray, b: Band, scale: float, band: str, label: str,
+           hatch: str = "", hatch_colour: str = "black") -> None:
+    """A graded fan: P10-P90 light, P25-P75 darker (the two overlap, so the shades differ in a
+    grey-scale print too); a hatch over the outer band marks a second fan apart."""
+    ax.fill_between(x, b.p10 / scale, b.p90 / scale, facecolor=OKABE_ITO[band], alpha=0.2,
                     linewidth=0, label=f"{label} P10-P90")
+    ax.fill_between(x, b.p25 / scale, b.p75 / scale, facecolor=OKABE_ITO[band], alpha=0.45,
+                    linewidth=0, label=f"{label} P25-P75")
     if hatch:  # drawn apart: the band's transparency would wash the hatch out
         ax.fill_between(x, b.p10 / scale, b.p90 / scale, facecolor="none", hatch=hatch,
-                        edgecolor=OKABE_ITO[colour], alpha=0.45, linewidth=0)
+                        edgecolor=OKABE_ITO[hatch_colour], alpha=0.45, linewidth=0)
+
+
+def _fan(ax: Axes, x: np.ndarray, b: Band, scale: float, colour: str, band: str, label: str,
+         style: LineStyleType = "-", hatch: str = "") -> None:
+    _shade(ax, x, b, scale, band, label, hatch, colour)
     ax.plot(x, b.p50 / scale, color=OKABE_ITO[colour], linestyle=style, linewidth=2.3,
             label=f"{label} P50")
 
@@ -279,22 +294,28 @@ def compute(p: Projection) -> Drawn:
             _threshold(ax, t)
             _deadline(ax, t.deadline)
             _crossing(ax, t)
-            findings.append(_fan_finding(t))
+            findings.append(_fan_finding(p, t))
         ax.set_xlabel("month")
         ax.set_ylabel("capability (PF = 10^15 FLOP/s)")
         ax.set_ylim(bottom=0)
         _years_axis(ax)
-        ax.set_title("Compute capability over time (Monte Carlo P10-P90 band, P50 line)",
-                     loc="left")
+        ax.set_title("Compute capability over time (Monte Carlo P10-P90 and P25-P75 bands, "
+                     "P50 line)", loc="left")
         fig.legend(loc="outside lower center", fontsize=7.5, ncols=2)
     return Drawn(_svg(fig), " ".join(findings) or "No compute target: the centre's "
                  "mixed-precision capability is shown.")
 
 
-def _fan_finding(t: TargetResult) -> str:
+def _fan_finding(p: Projection, t: TargetResult) -> str:
     text = (f"{t.name}: P50 crosses {t.threshold_text} in {t.p50_date}; "
             if t.p50_date else f"{t.name}: the P50 does not reach {t.threshold_text}; ")
     text += f"{_pct(t.probability_by_deadline)} by {t.deadline}"
+    b = p.bands.get(metric_key(t.metric, t.scope))
+    if b is not None and t.deadline in p.months:
+        i = p.index(t.deadline)
+        text += (f"; at {t.deadline} {_fmt(float(b.p50[i]), t.unit)} (P50), P25-P75 "
+                 f"{_span(b.p25[i], b.p75[i], t.unit)}, P10-P90 "
+                 f"{_span(b.p10[i], b.p90[i], t.unit)}")
     if t.falls_back_p50:
         text += f"; the P50 falls back under it in {t.falls_back_p50}"
     others = [r for r in t.readings[1:] if r.metric != t.metric]
@@ -329,10 +350,7 @@ def storage(p: Projection) -> Drawn:
                         linestyle=style, linewidth=1.8, label=f"{label} P50")
         if "storage_demand_pb" in p.bands:
             b = p.bands["storage_demand_pb"]
-            ax.fill_between(x, b.p10 / scale, b.p90 / scale, facecolor=OKABE_ITO["orange"],
-                            alpha=0.25, linewidth=0, label="demand (data held) P10-P90")
-            ax.fill_between(x, b.p10 / scale, b.p90 / scale, facecolor="none", hatch="xx",
-                            edgecolor=OKABE_ITO["vermillion"], alpha=0.4, linewidth=0)
+            _shade(ax, x, b, scale, "orange", "demand (data held)", "xx", "vermillion")
             ax.plot(x, b.p50 / scale, color=OKABE_ITO["vermillion"], linewidth=2.4, marker="o",
                     markevery=12, markersize=4, label="demand P50")
         for t in targets:
@@ -357,7 +375,8 @@ def storage(p: Projection) -> Drawn:
             ax.set_ylim(bottom=0)
         ax.set_ylabel(what)
         _years_axis(ax)
-        ax.set_title("Storage capacity against demand (P10-P90 bands, P50 lines)", loc="left")
+        ax.set_title("Storage capacity against demand (P10-P90 and P25-P75 bands, P50 lines)",
+                     loc="left")
         fig.legend(loc="outside lower center", fontsize=7.5, ncols=2)
     return Drawn(_svg(fig), _storage_finding(p, targets))
 
@@ -373,7 +392,7 @@ def _storage_finding(p: Projection, targets: Sequence[TargetResult]) -> str:
             f"Storage is not full at the P50 by {p.months[-1]} (full in "
             f"{_pct(fill.probability_full_by_end)} of samples)")
     for t in targets:
-        parts.append(_fan_finding(t).rstrip("."))
+        parts.append(_fan_finding(p, t).rstrip("."))
     return ". ".join(parts) + "." if parts else "No storage target or demand in the scenario."
 
 
@@ -848,16 +867,16 @@ PLAN_FIGURES = (
         "fig-probability", "targets", "probability", "Probability over time: reached and kept",
         "Per target, the share of Monte Carlo samples that have reached it by each date (each "
         "reading; the plan's reading solid), the share above the threshold month by month as far "
-        "as the P10/P50/P90 bands bound it (dotted band), the share reached by the deadline and "
+        "as the P10-P90 quantiles bound it (dotted band), the share reached by the deadline and "
         "held to the end (X), the deadline (dash-dot) and the retirements in the target's scope "
         "(point run, dotted).", "probability",
         lambda r: probability(r.projection, r.facts.retirements if r.facts else ())),
     PlanFigure(
         "fig-compute", "targets", "compute", "Compute capability against the target",
-        "The plan's reading as a P10-P90 band with its P50 line, the sustained reading beside it "
-        "(hatched band, dashed line), the target (dotted), the deadline (dash-dot), the month the "
-        "P50 crosses the target (diamond) and falls back under it (triangle). The projection "
-        "carries P10, P50 and P90 only, so there is no P25-P75 band.", "series",
+        "The plan's reading as a graded fan, the P10-P90 band light and the P25-P75 band darker, "
+        "with its P50 line; the sustained reading beside it (hatched fan, dashed line), the "
+        "target (dotted), the deadline (dash-dot), the month the P50 crosses the target "
+        "(diamond) and falls back under it (triangle).", "series",
         lambda r: compute(r.projection)),
     PlanFigure(
         "fig-power", "power", "power", "Power by system under the envelope",
@@ -868,9 +887,10 @@ PLAN_FIGURES = (
         lambda r: power(r.projection, r.facts) if r.facts and r.facts.power else None),
     PlanFigure(
         "fig-storage", "storage", "storage", "Storage capacity against demand",
-        "Usable capacity of the plan's reading as a P10-P90 band with its P50, the centre's raw, "
-        "usable and effectively usable P50, demand (data held) as a hatched P10-P90 band with its "
-        "P50, the target, the deadline and the one 'full' date (P50). P10-P90 only, as above.",
+        "Usable capacity of the plan's reading as a graded fan (P10-P90 light, P25-P75 darker) "
+        "with its P50, the centre's raw, usable and effectively usable P50, demand (data held) "
+        "as a hatched graded fan with its P50, the target, the deadline and the one 'full' date "
+        "(P50).",
         "series", lambda r: storage(r.projection)),
     PlanFigure(
         "fig-world", "world", "world", "World rank against the real lists",

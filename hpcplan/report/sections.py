@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from hpcplan.report import core
 from hpcplan.report import measured as rm
 from hpcplan.report import tables as pt
 from hpcplan.report.core import HISTORY, ROOFLINE, Figure
@@ -103,8 +104,12 @@ def measurement_line(r: Report) -> str:
                 "uses the scenario's assumed figures only. Run 'hpcplan plan' (or 'hpcplan "
                 "run') to measure this machine.")
     runs = len({x.run_id for x in r.records})
+    total = max(r.runs_total, runs)
+    older = (f"; the tables and figures show the newest {runs} of the store's {total} runs "
+             f"(up to {core.RUNS_PER_MACHINE} per machine) and calibration reads all of them"
+             if total > runs else "")
     return (f"{len(r.records)} stored record(s) from {runs} run(s) on {len(r.groups)} kind(s) "
-            f"of machine, read from {r.results_dir}.")
+            f"of machine, read from {r.results_dir}{older}.")
 
 
 def calibration_line(r: Report) -> str:

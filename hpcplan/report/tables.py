@@ -343,8 +343,9 @@ def csv_tables(r: Report) -> dict[str, list[dict[str, Any]]]:
         row: dict[str, Any] = {"month": month}
         for m in metrics:
             b = p.bands[m]
-            row[f"{m}_p10"], row[f"{m}_p50"], row[f"{m}_p90"] = (float(b.p10[i]), float(b.p50[i]),
-                                                                 float(b.p90[i]))
+            for q, values in (("p10", b.p10), ("p25", b.p25), ("p50", b.p50), ("p75", b.p75),
+                              ("p90", b.p90)):
+                row[f"{m}_{q}"] = float(values[i])
         series.append(row)
     drivers = [{"target": t.name, "rank": i + 1, **asdict(d)}
                for t in p.targets for i, d in enumerate(t.drivers)]
