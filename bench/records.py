@@ -269,6 +269,7 @@ _NESTED: tuple[tuple[str, Any, str], ...] = (
     ("job.job_id", lambda v: isinstance(v, str) or _int(v), "must be a string"),
     ("job.node_list", lambda v: isinstance(v, str), "must be a string"),
     ("job.state", lambda v: isinstance(v, str), "must be a string"),
+    ("job.study_id", lambda v: isinstance(v, str), "must be a string"),
     ("software.hpcplan_commit", lambda v: isinstance(v, str), "must be a string"),
     ("params.precision", lambda v: isinstance(v, str), "must be a string"),
     ("params.theoretical_peak_gflops", _real, "must be a finite number"),

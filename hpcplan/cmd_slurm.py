@@ -38,22 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("suites", nargs="+", metavar="SUITE", help="suite(s) to run in each job")
     p.add_argument("--nodes", default="1", metavar="N[,N...]",
                    help="node counts, one job each (default: 1)")
-    p.add_argument("--tasks-per-node", type=int, default=1, metavar="N",
-                   help="MPI ranks per node (default: 1)")
-    p.add_argument("--cpus-per-task", type=int, default=1, metavar="N",
-                   help="CPUs per rank (default: 1)")
-    p.add_argument("--time", metavar="LIMIT",
-                   help="time limit per job, e.g. 30, 1:30:00 or 1-00:00:00")
-    p.add_argument("--partition", metavar="NAME")
-    p.add_argument("--account", metavar="NAME")
-    p.add_argument("--qos", metavar="NAME")
-    p.add_argument("--constraint", metavar="FEATURES")
-    p.add_argument("--exclusive", action="store_true", help="do not share the nodes")
-    p.add_argument("--mpi", metavar="PLUGIN", help="srun --mpi plugin (default: pmi2)")
-    p.add_argument("--job-name", metavar="NAME")
-    p.add_argument("--python", metavar="PATH",
-                   help="Python inside the job (default: slurm.python of the site config, else "
-                   "this interpreter)")
+    add_job_options(p)
     p.add_argument("--repeats", type=int, metavar="N", help="passed to 'hpcplan run'")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="passed to 'hpcplan run' (repeatable)")
@@ -61,8 +46,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dry-run", action="store_true",
                    help="print the batch script(s) and submit nothing")
     p.add_argument("--wait", action="store_true", help="wait for the jobs, then collect them")
-    p.add_argument("--timeout", type=float, default=3600.0, metavar="S",
-                   help="seconds --wait waits (default: 3600)")
     p.set_defaults(func=submit)
 
     p = sub.add_parser("jobs", parents=[common], help="the Slurm jobs hpcplan submitted",
@@ -88,7 +71,29 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 # --- shared helpers ----------------------------------------------------------------------
 
-def _ledger(root: Path) -> Any:
+def add_job_options(p: argparse.ArgumentParser) -> None:
+    """The shape of a batch job, shared by 'submit' and 'plan --nodes'."""
+    p.add_argument("--tasks-per-node", type=int, default=1, metavar="N",
+                   help="MPI ranks per node (default: 1)")
+    p.add_argument("--cpus-per-task", type=int, default=1, metavar="N",
+                   help="CPUs per rank (default: 1)")
+    p.add_argument("--time", metavar="LIMIT",
+                   help="time limit per job, e.g. 30, 1:30:00 or 1-00:00:00")
+    p.add_argument("--partition", metavar="NAME")
+    p.add_argument("--account", metavar="NAME")
+    p.add_argument("--qos", metavar="NAME")
+    p.add_argument("--constraint", metavar="FEATURES")
+    p.add_argument("--exclusive", action="store_true", help="do not share the nodes")
+    p.add_argument("--mpi", metavar="PLUGIN", help="srun --mpi plugin (default: pmi2)")
+    p.add_argument("--job-name", metavar="NAME")
+    p.add_argument("--python", metavar="PATH",
+                   help="Python inside the job (default: slurm.python of the site config, else "
+                   "this interpreter)")
+    p.add_argument("--timeout", type=float, default=3600.0, metavar="S",
+                   help="seconds to wait for the jobs (default: 3600)")
+
+
+def open_ledger(root: Path) -> Any:
     from slurm.ledger import Ledger
 
     return Ledger(root / JOBS_SUBDIR)
@@ -223,7 +228,7 @@ def submit(args: argparse.Namespace) -> int:
 
     client = SlurmClient()
     check_partition(client, specs)
-    ledger = _ledger(root)
+    ledger = open_ledger(root)
     submitted = []
     for spec in specs:
         entry = slurm_jobs.submit(client, ledger, spec)
@@ -233,7 +238,7 @@ def submit(args: argparse.Namespace) -> int:
     if not args.wait:
         print("follow with 'hpcplan jobs'; bring the records home with 'hpcplan collect'")
         return 0
-    return _collect(client, ledger, root, submitted, wait=True, timeout_s=args.timeout)
+    return collect_jobs(client, ledger, root, submitted, wait=True, timeout_s=args.timeout)
 
 
 # --- jobs --------------------------------------------------------------------------------
@@ -244,7 +249,7 @@ def jobs(args: argparse.Namespace) -> int:
     from slurm.client import SlurmClient
 
     root = jobs_root(args)
-    entries = _ledger(root).entries()
+    entries = open_ledger(root).entries()
     if not entries:
         print(f"no jobs submitted with results directory {root}")
         return 0
@@ -282,11 +287,11 @@ def collect(args: argparse.Namespace) -> int:
 
     root = jobs_root(args)
     ids = [check_job_id(j) for j in args.job_ids]
-    return _collect(SlurmClient(), _ledger(root), root, ids, wait=args.wait,
+    return collect_jobs(SlurmClient(), open_ledger(root), root, ids, wait=args.wait,
                     timeout_s=args.timeout)
 
 
-def _collect(client: Any, ledger: Any, root: Path, job_ids: list[str], *, wait: bool,
+def collect_jobs(client: Any, ledger: Any, root: Path, job_ids: list[str], *, wait: bool,
              timeout_s: float) -> int:
     from bench.store import Store
     from slurm import jobs as slurm_jobs
@@ -375,7 +380,7 @@ def cancel(args: argparse.Namespace) -> int:
 
     client = SlurmClient()
     ids = [check_job_id(j) for j in args.job_ids]
-    ledger = _ledger(jobs_root(args))
+    ledger = open_ledger(jobs_root(args))
     for job_id in ids:
         client.cancel(job_id)
         if ledger.get(job_id) is not None:

@@ -152,7 +152,8 @@ class ScalingFit:
         efolds = max(0.0, math.log(n / hi), math.log(lo / n))
         ln_e = np.minimum(-np.log1p(a * math.log2(n)) + MODEL_SD_PER_EFOLD * efolds * z[2], 0.0)
         eff = np.exp(ln_e)
-        return np.exp(ln_r1) * n * eff, eff
+        with np.errstate(over="ignore"):  # a t draw with 1 dof may be huge: inf lies in a tail
+            return np.exp(ln_r1) * n * eff, eff
 
 
 def fit_scaling(points: Iterable[tuple[float, float]], network: Network | None = None,

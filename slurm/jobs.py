@@ -131,6 +131,8 @@ class JobOutcome:
             "time_limit": self.entry.get("time_limit", ""),
             "submitted_at": self.entry.get("submitted_at", ""),
             "state_source": self.source,
+            # the scaling study a job belongs to ('hpcplan plan --nodes'), if any
+            **({"study_id": str(self.entry["study_id"])} if self.entry.get("study_id") else {}),
         }
 
 

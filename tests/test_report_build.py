@@ -416,3 +416,25 @@ def test_report_reads_the_newest_runs_and_calibrates_from_all(results, monkeypat
     # calibration is the same either way: it reads every run through the index
     assert r.calibration is None or r.calibration.to_dict()["changes"] == \
         full.calibration.to_dict()["changes"]
+
+
+def test_scaling_uses_the_newest_study_and_fits_the_law(results):
+    """A weak-scaled solve gets the scaling law fitted with its band; a scaling study's
+    records (one study id) are preferred over older runs at other node counts."""
+    from hpcplan.report import core, measured
+
+    r = report.build(results, None, samples=0, seed=1)
+    (epyc,) = [g for g in r.groups if g.cpu_model == "Test EPYC 9654"]
+    (hpl,) = [s for s in measured.scaling(epyc) if s.name == "compute.hpl.fp64"]
+    assert hpl.nodes == (1, 2, 4) and hpl.fit is not None and not hpl.study
+    assert hpl.fit.a > 0 and hpl.fit.r1 == pytest.approx(9000.0, rel=0.02)
+    fig = r.group_figure(epyc.key, core.SCALING)
+    assert fig is not None and "fitted on 1-4 nodes (3 runs)" in fig.description
+    assert "64x beyond the largest measured count" in fig.description
+    study = {"study_id": "study-20260301-abcd", "job_id": "7", "node_list": "amd01"}
+    newer = [rec("compute.hpl.fp64", v, "GFLOP/s", EPYC, 20 + n, f"s{n}", nodes=n, ranks=n,
+                 job={**study, "num_nodes": n}) for n, v in ((1, 8000.0), (2, 15000.0))]
+    group = measured.group([*epyc.records, *newer])[0]
+    (hpl,) = [s for s in measured.scaling(group) if s.name == "compute.hpl.fp64"]
+    assert hpl.study == "study-20260301-abcd" and hpl.nodes == (1, 2)
+    assert hpl.values == (8000.0, 15000.0) and hpl.fit is not None

@@ -146,7 +146,7 @@ def test_failed_job_without_sacct(live: dict[str, Any], slurm_cluster: Cluster, 
     client = no_sacct_client(slurm_cluster, tmp_path)
     assert client.accounting_available() is False
     root = live["fail_root"]
-    assert cmd_slurm._collect(client, Ledger(root / "slurm"), root, [live["fail"]], wait=True,
+    assert cmd_slurm.collect_jobs(client, Ledger(root / "slurm"), root, [live["fail"]], wait=True,
                               timeout_s=120) == 0
     assert f"job {live['fail']} FAILED, exit code 3" in capsys.readouterr().out
     (rec,) = Store(root).load()
@@ -155,7 +155,7 @@ def test_failed_job_without_sacct(live: dict[str, Any], slurm_cluster: Cluster, 
     assert rec.job["state_source"] == "scontrol"
     assert "boom: the disk is on fire" in rec.validation["details"]
     # Collecting again finds nothing new: each job is ingested once.
-    assert cmd_slurm._collect(client, Ledger(root / "slurm"), root, [], wait=False,
+    assert cmd_slurm.collect_jobs(client, Ledger(root / "slurm"), root, [], wait=False,
                               timeout_s=1) == 0
     assert len(Store(root).load()) == 1
 

@@ -819,6 +819,26 @@ def history(items: Sequence[History], title: str) -> str:
     return _svg(fig)
 
 
+#: how far beyond the largest measured count the scaling chart extends the fitted band
+SCALING_REACH = 64
+
+
+def _fit_band(ax: Any, s: Scaling) -> np.ndarray:
+    """The fitted law's P10-P90 band and P50 from the smallest count to SCALING_REACH times
+    the largest: the band widens with the distance from what was measured."""
+    assert s.fit is not None
+    lo, hi = min(s.nodes), max(s.nodes) * SCALING_REACH
+    xs = np.unique(np.geomspace(lo, hi, 25).round())
+    bands = np.array([s.fit.predict(x) for x in xs])
+    ax.fill_between(xs, bands[:, 0], bands[:, 2], color=OKABE_ITO["orange"], alpha=0.25,
+                    linewidth=0, label="fitted law, P10-P90")
+    ax.plot(xs, bands[:, 1], color=OKABE_ITO["orange"], linestyle="--", linewidth=1.4,
+            label=f"fitted P50: E = 1/(1 + {s.fit.a:.3f} log2 N)")
+    ax.axvline(max(s.nodes), color=OKABE_ITO["black"], linestyle="-.", linewidth=0.8)
+    ax.set_yscale("log")
+    return np.unique(np.array([*s.nodes, *np.geomspace(max(s.nodes) * 4, hi, 3).round()]))
+
+
 def scaling(items: Sequence[Scaling], title: str) -> str:
     """Throughput against node count, with ideal (linear) scaling from the smallest run."""
     cols = min(2, len(items))
@@ -831,8 +851,11 @@ def scaling(items: Sequence[Scaling], title: str) -> str:
             if s.ideal:
                 ax.plot(nodes, s.values[0] * nodes / nodes[0], color=OKABE_ITO["black"],
                         linestyle=":", linewidth=1.4, label="ideal (linear)")
+            ticks = nodes
+            if s.fit is not None:
+                ticks = _fit_band(ax, s)
             ax.set_xscale("log", base=2)
-            ax.set_xticks(nodes, [str(int(n)) for n in nodes])
+            ax.set_xticks(ticks, [str(int(n)) for n in ticks])
             ax.yaxis.set_major_formatter(ticker.FuncFormatter(_plain_number))
             ax.set_title(s.name, fontsize=9)
             ax.set_xlabel("nodes", fontsize=8)
@@ -950,11 +973,18 @@ def machine_figures(g: MachineGroup) -> list[core.Figure]:
     if scal:
         eff = [f"{s.name} {s.values[-1] / (s.values[0] * s.nodes[-1] / s.nodes[0]):.0%} of "
                f"linear at {s.nodes[-1]} nodes" for s in scal if s.ideal]
+        fits = [f"{s.name}: {s.fit.statement(max(s.nodes) * SCALING_REACH)}" for s in scal
+                if s.fit is not None]
+        study = next((s.study for s in scal if s.study), "")
         figs.append(core.Figure(core.figure_id(core.SCALING, g.key), "Scaling",
                                 "Throughput against node count (newest validated record per "
-                                "count) with ideal linear scaling from the smallest run.",
-                                ("; ".join(eff) or "No throughput benchmark to compare with "
-                                 "linear scaling") + ".",
+                                "count" + (f", scaling study {study}" if study else "") + ") "
+                                "with ideal linear scaling from the smallest run; for a weak-"
+                                "scaled solve the fitted law E(N) = 1/(1 + a log2 N) with its "
+                                "P10-P90 band, which widens beyond the largest measured count "
+                                "(dash-dot line).",
+                                "; ".join([*eff, *fits]) or "No throughput benchmark to compare "
+                                "with linear scaling.",
                                 scaling(scal, f"Scaling: {g.label}"), "measured",
                                 "measurements"))
     return figs

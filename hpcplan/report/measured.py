@@ -13,9 +13,12 @@ import re
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.records import Record
+
+if TYPE_CHECKING:
+    from models.scaling import ScalingFit
 
 #: how the areas are ordered in tables and figures
 AREAS = ("compute", "memory", "storage", "metadata", "network", "job")
@@ -387,26 +390,53 @@ class Scaling:
     direction: str
     nodes: tuple[int, ...]
     values: tuple[float, ...]  # newest ok record at each node count
+    study: str = ""  # the scaling study the points come from ('hpcplan plan --nodes')
+    fit: ScalingFit | None = None  # the weak-scaling law fitted to every run of the study
 
     @property
     def ideal(self) -> bool:
         return self.direction == "higher" and self.unit in THROUGHPUT_UNITS
 
 
+#: Records of a weak-scaled solve (fixed matrix share per node): the scaling law applies.
+WEAK_SCALED = ("compute.mxp.", "compute.hpl.")
+
+
+def newest_study(records: Sequence[Record]) -> str:
+    """The study id of the newest record that has one ('' when none does)."""
+    tagged = [r for r in records if isinstance(r.job.get("study_id"), str) and r.job["study_id"]]
+    return str(max(tagged, key=lambda r: r.timestamp).job["study_id"]) if tagged else ""
+
+
 def scaling(g: MachineGroup) -> list[Scaling]:
-    """Benchmarks measured at two or more node counts (newest ok record per count)."""
+    """Benchmarks measured at two or more node counts: the newest scaling study's records
+    when there is one, else the newest ok record per count; a weak-scaled solve gets the
+    scaling law fitted to every run of it."""
+    from models.scaling import ScalingInputError, fit_scaling
+
+    study = newest_study(g.records)
+    pool = [r for r in g.records if r.job.get("study_id") == study] if study else g.records
     newest: dict[str, dict[int, Record]] = {}
-    for rec in sorted(g.records, key=lambda r: r.timestamp):
+    runs: dict[str, list[tuple[float, float]]] = {}
+    for rec in sorted(pool, key=lambda r: r.timestamp):
         if rec.status == "ok" and rec.value is not None:
             newest.setdefault(rec.name, {})[rec.nodes] = rec
+            runs.setdefault(rec.name, []).append((float(rec.nodes), float(rec.value)))
     out = []
     for name, per in newest.items():
         if len(per) < 2:
             continue
         counts = tuple(sorted(per))
         first = per[counts[0]]
+        fit = None
+        if name.startswith(WEAK_SCALED) and first.unit == "GFLOP/s":
+            try:
+                fit = fit_scaling(runs[name])
+            except ScalingInputError:
+                fit = None
         out.append(Scaling(name, first.unit, first.direction, counts,
-                           tuple(float(per[c].value) for c in counts)))  # type: ignore[arg-type]
+                           tuple(float(per[c].value) for c in counts),  # type: ignore[arg-type]
+                           study, fit))
     order = _order(g.records)
     return sorted(out, key=lambda s: order[s.name])
 

@@ -138,3 +138,15 @@ def ranges(months: tuple[str, ...], mask: np.ndarray) -> str:
         else:
             out.append((i, i))
     return ", ".join(months[a] if a == b else f"{months[a]}..{months[b]}" for a, b in out)
+
+
+def largest_system(sc: Scenario) -> tuple[str, float] | None:
+    """The scenario's system with the most nodes (all its partitions and phases) and that
+    count: the scale a measured scaling law is extrapolated to."""
+    nodes: dict[str, float] = {}
+    for d in sc.deployments:
+        nodes[d.system] = nodes.get(d.system, 0.0) + float(d.count)
+    if not nodes:
+        return None
+    name = max(nodes, key=lambda k: nodes[k])
+    return name, nodes[name]
