@@ -8,9 +8,26 @@ described by its benchmarks' own descriptions.
 
 from __future__ import annotations
 
-from bench.registry import describe, names, resolve, suite
+from bench.registry import Benchmark, describe, names, resolve, suite
 
-__all__ = ["describe", "names", "resolve"]
+__all__ = ["describe", "names", "resolve", "resolve_many", "split"]
+
+
+def split(text: str) -> list[str]:
+    """Suite names from ``--suite a,b`` (each checked: an unknown one is a UserError)."""
+    chosen = [part.strip() for part in text.split(",") if part.strip()] or [text]
+    for name in chosen:
+        resolve(name)
+    return chosen
+
+
+def resolve_many(text: str) -> list[Benchmark]:
+    """The benchmarks of one or more comma-separated suites, each once, in suite order:
+    one process (one MPI start) runs them all."""
+    out: dict[str, Benchmark] = {}
+    for name in split(text):
+        out.update({b.name: b for b in resolve(name) if b.name not in out})
+    return list(out.values())
 
 suite("quick", "peak FLOP/s per precision, STREAM, storage in a temporary directory "
       "(default)", order=0)

@@ -26,7 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def add_measure_options(p: argparse.ArgumentParser) -> None:
     """The options of a measurement, shared by 'run' and 'plan'."""
-    p.add_argument("--suite", default="quick", help="suite to run (default: quick)")
+    p.add_argument("--suite", default="quick",
+                   help="suite to run, or several separated by commas run in one process "
+                   "(default: quick)")
     p.add_argument("--target", metavar="DIR",
                    help="directory the storage suites write under (default: a temporary one)")
     p.add_argument("--repeats", type=int, metavar="N", help="timed repetitions per benchmark")
@@ -96,9 +98,9 @@ def options_from(args: argparse.Namespace, suites: list[str] | None = None) -> d
     from bench import suites as known
     from kernels.files import path_arg
 
-    chosen = suites if suites is not None else [args.suite]
-    for suite in chosen:
-        known.resolve(suite)  # an unknown suite is one sentence, before the params
+    # an unknown suite is one sentence, before the params
+    chosen = [name for text in (suites if suites is not None else [args.suite])
+              for name in known.split(text)]
     options = parse_params(args.param, chosen)
     if args.repeats is not None:
         if not 2 <= args.repeats <= 1_000_000:
@@ -127,7 +129,7 @@ def measure(site: Any, suite: str, results: Path, options: dict[str, Any], *,
     from bench.store import Store
     from hpcplan.terminal import progress_printer
 
-    benchmarks = suites.resolve(suite)
+    benchmarks = suites.resolve_many(suite)
     store = Store(results)
 
     from bench import runner

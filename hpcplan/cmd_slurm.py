@@ -145,13 +145,14 @@ def suite_params(suite: str, items: list[str]) -> list[str]:
     only its own keys, so every key given is read by some suite and none is refused."""
     from bench import registry
 
-    keys = registry.params(suite)
+    keys = {k for name in suite.split(",") for k in registry.params(name)}
     return [arg for item in items if item.partition("=")[0].strip() in keys
             for arg in ("--param", item)]
 
 
-def build_specs(args: argparse.Namespace, root: Path) -> list[Any]:
-    """One validated JobSpec per node count."""
+def build_specs(args: argparse.Namespace, root: Path, *, one_step: bool = False) -> list[Any]:
+    """One validated JobSpec per node count; ``one_step``: all suites in one 'hpcplan run'
+    (one srun step, one MPI start per job) instead of one step per suite."""
     from hpcplan import config
     from hpcplan.cmd_run import options_from
     from slurm.jobs import new_job_dir
@@ -177,8 +178,9 @@ def build_specs(args: argparse.Namespace, root: Path) -> list[Any]:
     for nodes in parse_node_counts(args.nodes):
         job_dir = new_job_dir(root / JOBS_SUBDIR, label, nodes)
         records = job_dir / "records"
+        steps = [",".join(args.suites)] if one_step else list(args.suites)
         commands = [[*head, "run", "--suite", suite, "--results", str(records), "--quiet",
-                     *run_args, *suite_params(suite, args.param)] for suite in args.suites]
+                     *run_args, *suite_params(suite, args.param)] for suite in steps]
         specs.append(JobSpec(
             suites=tuple(args.suites), nodes=nodes, commands=commands, job_dir=job_dir,
             pythonpath=_pythonpath(), tasks_per_node=args.tasks_per_node,

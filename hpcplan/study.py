@@ -54,7 +54,9 @@ def run(args: argparse.Namespace, root: Path, say: Callable[[str], None]) -> tup
     root = root.resolve()
     try:
         client = SlurmClient()
-        specs = [cmd_slurm.build_specs(job_args(args, n, study), root)[0] for n in counts]
+        # one srun step per job: every MPI start is a chance for the launcher to fail
+        specs = [cmd_slurm.build_specs(job_args(args, n, study), root, one_step=True)[0]
+                 for n in counts]
         cmd_slurm.check_partition(client, specs)
         ledger = cmd_slurm.open_ledger(root)
         job_ids = []

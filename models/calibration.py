@@ -7,7 +7,12 @@ Records tie to the catalogue through their node-type tag (the site config's
   (or compute.hpl.fp64 without it)        partial pivoting, the method HPL requires
   compute.mxp.<p> / <p> peak          -> efficiency.<type>.mxp, when <p> is the
                                           precision the type's mixed-precision
-                                          figure counts (a model input)
+                                          figure counts (a model input); measured
+                                          at two or more node counts (a scaling
+                                          study), carried to the type's deployed
+                                          node count by the fitted weak-scaling
+                                          law (models/scaling.py): its P10/P50/P90
+                                          as a triangular distribution
   compute.peak.fp64 / FP64 peak       -> catalogue.<type>.fp64_peak_fraction
   compute.peak.fp32 / FP32 peak       -> catalogue.<type>.fp32_peak_fraction
   compute.mxp.speedup                 -> catalogue.<type>.mxp_speedup
@@ -233,9 +238,50 @@ def _efficiency(sc: Scenario, nt: str, rows: Any,
             continue
         new = _dist(vals)
         ev = _evidence(name, rows[rows["name"] == name], vals, f"rate / {prec.upper()} peak")
+        scaled = _at_scale(sc, nt, rows[rows["name"] == name], f"peak_{prec}_gflops")
+        if scaled is not None:
+            new, how = scaled
+            ev += f"; {how}"
         changes.append(Change(f"efficiency.{nt}.mxp", eff.mxp.describe(), new.describe(), ev))
         eff = dataclasses.replace(eff, mxp=new, mxp_provenance=Provenance(measured=ev))
     return eff, changes
+
+
+def deployed_nodes(sc: Scenario, nt: str) -> int:
+    """The most nodes of type ``nt`` in one system: the scale its efficiency must hold at."""
+    per_system: dict[str, float] = {}
+    for d in sc.deployments:
+        if d.node_type == nt:
+            per_system[d.system] = per_system.get(d.system, 0.0) + float(d.count)
+    return round(max(per_system.values())) if per_system else 0
+
+
+def _at_scale(sc: Scenario, nt: str, sel: Any, peak_col: str
+              ) -> tuple[Distribution, str] | None:
+    """The MxP efficiency at the type's deployed scale, when the solve was measured at two or
+    more node counts: the weak-scaling law fitted to the runs (models.scaling) gives the
+    parallel efficiency there, times the one-node efficiency r1 / peak, as P10/P50/P90."""
+    from models.scaling import ScalingInputError, fit_scaling
+
+    if sel["nodes"].nunique() < 2:
+        return None
+    nodes = sel["nodes"].fillna(1).astype(float)
+    peak = (sel[peak_col].astype(float) / nodes).median()
+    target = deployed_nodes(sc, nt)
+    if not (peak > 0 and target > 0):
+        return None
+    try:
+        fit = fit_scaling(zip(nodes, sel["value"].astype(float), strict=True))
+    except ScalingInputError:
+        return None
+    if fit.suspect:
+        return None
+    e10, e50, e90 = fit.predict_efficiency(target)
+    one = fit.r1 / peak
+    if one * e90 > 1.0:
+        return None
+    return (Triangular(one * e10, one * e50, one * e90),
+            f"at {target:,} nodes by the scaling law {fit.law}: {fit.statement(target)}")
 
 
 def _attributes(entry: Any, rows: Any, notes: list[str]) -> tuple[Any, list[Change]]:

@@ -134,6 +134,19 @@ class TargetResult:
     constraints: tuple[Counterfactual, ...] = ()
     binding_by_year: tuple[YearBinding, ...] = ()
     levers: tuple[Counterfactual, ...] = ()
+    #: per month, the share of samples that have reached the target (plan's reading) and
+    #: have not fallen back under it since: "reached and still held that month"
+    held_by_month: tuple[float, ...] = ()
+
+
+def held_share(met: np.ndarray, fell: np.ndarray | None, months: int) -> np.ndarray:
+    """Per month m, the share of rows with met <= m < fell (reached, not yet fallen back)."""
+    rows = max(met.size, 1)
+    reached = np.cumsum(np.bincount(met[met < months], minlength=months)[:months])
+    if fell is None:
+        return reached / rows
+    back = np.cumsum(np.bincount(fell[fell < months], minlength=months)[:months])
+    return (reached - back) / rows
 
 
 @dataclass(frozen=True)
@@ -727,7 +740,10 @@ def project(scenario: Scenario, samples: int = DEFAULT_SAMPLES, seed: int = 0, *
             head.p10_date, timeaxis.fmt(sc.start + sustain), kept,
             _falls_back(sc, bands[comp.targets[ri][0]].p50, t.threshold),
             tuple(c for c in cf if c.kind == "constraint"), years,
-            tuple(c for c in cf if c.kind == "lever")))
+            tuple(c for c in cf if c.kind == "lever"),
+            tuple(float(x) for x in held_share(res.met_month[ri], res.fell_month[ri]
+                                               if res.fell_month is not None else None,
+                                               sc.months))))
 
     fill = None
     if sc.demand is not None:

@@ -113,3 +113,26 @@ def test_hpl_efficiency_prefers_the_partial_pivoting_solve():
     change = {c.key: c for c in report.changes}["efficiency.cpu_node.hpl"]
     assert "compute.solve.numpy" in change.evidence
     assert change.new == "triangular 0.63/0.639/0.648"
+
+
+def test_mxp_efficiency_measured_at_several_node_counts_is_taken_to_the_deployed_scale():
+    """Weak-scaled MxP runs at 1, 2 and 4 nodes: the fitted law carries the one-node
+    efficiency (0.5) to the 1000 cpu_nodes the scenario deploys. By hand, with a = 0.05:
+    E(1000) = 1 / (1 + 0.05 * log2 1000) = 0.667, so the efficiency there is 0.334."""
+    import math
+
+    sc = load_scenario(FIXTURES / "small.toml")
+    a, r1, peak = 0.05, 1000.0, 2000.0
+    rows = [{"name": "compute.mxp.fp32", "value": r1 * n / (1 + a * math.log2(n)),
+             "unit": "GFLOP/s", "status": "ok", "node_type": "cpu_node", "nodes": n,
+             "peak_fp64_gflops": 1000.0 * n, "peak_fp32_gflops": peak * n,
+             "peak_fp16_gflops": None, "peak_bf16_gflops": None, "run_id": f"r{n}"}
+            for n in (1, 2, 4)]
+    new, report = calibrate(sc, pd.DataFrame(rows), source="study")
+    change = {c.key: c for c in report.changes}["efficiency.cpu_node.mxp"]
+    assert "at 1,000 nodes by the scaling law" in change.evidence
+    assert "fitted on 1-4 nodes" in change.evidence
+    dist = new.efficiency["cpu_node"].mxp
+    assert isinstance(dist, Triangular)
+    assert dist.mode == pytest.approx(0.5 / (1 + 0.05 * math.log2(1000)), rel=0.03)
+    assert dist.low < dist.mode < dist.high <= 0.5

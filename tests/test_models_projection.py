@@ -231,3 +231,25 @@ def test_definitions_and_sources_are_listed(det):
                    "HPL-equivalent", "MxP-equivalent", "PiB", "Effectively usable"):
         assert phrase in text
     assert det.sources and all(s.text for s in det.sources)
+
+
+def test_held_share_by_hand():
+    """Reached by month m and not fallen back by then: met <= m < fell."""
+    from models.projection import held_share
+
+    never = engine.NEVER
+    met = np.array([0, 2, never, 1], dtype=np.int32)
+    fell = np.array([3, never, never, 2], dtype=np.int32)
+    assert held_share(met, fell, 5).tolist() == [0.25, 0.5, 0.5, 0.25, 0.25]
+    assert held_share(met, None, 5).tolist() == [0.25, 0.5, 0.75, 0.75, 0.75]
+
+
+def test_still_held_curve_sits_between_kept_and_reached():
+    p = project(load_scenario(resolve_path(None)), 400, 3)
+    months = list(p.months)
+    for t in p.targets:
+        assert len(t.held_by_month) == len(months)
+        at = months.index(t.deadline)
+        held = t.held_by_month[at]
+        assert t.probability_kept <= held + 1e-9 <= t.probability_by_deadline + 2e-9
+        assert all(0.0 <= h <= 1.0 for h in t.held_by_month)

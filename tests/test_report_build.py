@@ -293,7 +293,7 @@ def test_markdown_and_csv_beside_the_html(built):
                                                      "sources", "constraints", "calibration",
                                                      "measurements", "runs", "probability",
                                                      "counterfactuals", "binding", "power",
-                                                     "shedding", "world"))
+                                                     "shedding", "world", "whatif"))
     html = html_unescape(written.html.read_text())
     # every table of the page is in the Markdown (title and every row), every figure's finding
     captions = re.findall(r"<caption>(.*?)</caption>", html)

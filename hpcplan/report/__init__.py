@@ -6,6 +6,8 @@ The modules, in the order the data flows:
 - ``core``: the ``Report`` (projection, records, figures) and ``build``/``write``;
 - ``measured``, ``plan``: data builders (per-machine views of the records, the
   scenario's point run per system);
+- ``whatif``: the measured machine as the building block when nothing is calibrated
+  (nodes, MW and cost per target and reading; never an input of the projection);
 - ``figures``: the matplotlib figures, an ordered list the page follows;
 - ``sections``: the content as one ordered list of sections and blocks;
 - ``html``, ``markdown``, ``tables``: the renderers (``tables`` also serves

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from bench.records import Record
     from hpcplan.report.measured import MachineGroup
     from hpcplan.report.plan import PlanFacts
+    from hpcplan.report.whatif import WhatIf
     from models.calibration import CalibrationReport
     from models.projection import Projection
     from models.schema import Scenario
@@ -78,6 +79,8 @@ class Report:
     changes: list[str] | None = None
     runs_total: int = 0  # runs in the store; the records shown come from the newest ones
     notices: list[str] = field(default_factory=list)  # what the store's index rebuilt
+    #: the measured machine as the building block, when nothing is calibrated (never an input)
+    whatif: WhatIf | None = None
 
     @property
     def calibration(self) -> CalibrationReport | None:
@@ -116,7 +119,7 @@ def build(results_dir: str | Path, scenario: str | None = None, *, samples: int 
     """Load, calibrate and project; draw the figures. Raises UserError on bad input."""
     from bench.sysinfo import git_commit
     from hpcplan import __version__
-    from hpcplan.report import measured, plan
+    from hpcplan.report import measured, plan, whatif
     from models import loader
     from models.calibration import calibrate, load_results
     from models.projection import project
@@ -137,6 +140,7 @@ def build(results_dir: str | Path, scenario: str | None = None, *, samples: int 
     out = Report(projection, root.absolute(), records, measured.group(records), problems,
                  datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), __version__, git_commit(),
                  sc, plan.facts(sc), runs_total=runs_total, notices=notices)
+    out.whatif = whatif.whatif(out)  # reads the projection, never feeds it
     draw(out)
     return out
 

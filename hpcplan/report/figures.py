@@ -142,16 +142,6 @@ def _reached_curve(r: ReadingResult, months: Sequence[str]) -> tuple[np.ndarray,
     return _months(keys), y
 
 
-def _held_bounds(p: Projection, t: TargetResult) -> tuple[np.ndarray, np.ndarray]:
-    """Per month, the share of samples above the threshold as far as the P10-P90 quantiles
-    bound it: above the P10 line means at least 90 %, above the P25 at least 75 %, and so on."""
-    b = p.bands[metric_key(t.metric, t.scope)]
-    above = [q > t.threshold for q in (b.p10, b.p25, b.p50, b.p75, b.p90)]
-    lo = np.select(above, [0.9, 0.75, 0.5, 0.25, 0.1], 0.0)
-    hi = np.select(above, [1.0, 0.9, 0.75, 0.5, 0.25], 0.1)
-    return lo, hi
-
-
 def in_scope(t: TargetResult, ret: Retirement) -> bool:
     kind = "storage" if t.metric.startswith("storage") else "compute"
     return ret.kind == kind and (not t.scope or ret.system in t.scope)
@@ -167,11 +157,11 @@ def probability(p: Projection, retirements: Sequence[Retirement]) -> Drawn:
         fig = _figure(WIDTH, 4.6 * n)
         axes = fig.subplots(n, 1, squeeze=False).ravel()
         for ax, t in zip(axes, p.targets, strict=False):
-            lo, hi = _held_bounds(p, t)
-            ax.fill_between(x, lo, hi, step="mid", facecolor=OKABE_ITO["sky"], alpha=0.35,
-                            hatch="..", edgecolor="#2b6f99", linewidth=0,
-                            label=_wrap(f"share above {t.threshold_text} that month (bounds "
-                                        "from the P10-P90 quantiles)", 52))
+            if t.held_by_month:
+                ax.fill_between(x, 0, t.held_by_month, step="mid", facecolor=OKABE_ITO["sky"],
+                                alpha=0.35, hatch="..", edgecolor="#2b6f99", linewidth=0,
+                                label=_wrap(f"reached and still held that month (above "
+                                            f"{t.threshold_text} since first reached)", 52))
             seen: set[tuple[str, tuple[float, ...]]] = set()
             for i, r in enumerate(t.readings):
                 if (r.metric, tuple(r.probability_by_year.values())) in seen and not r.declared:
@@ -889,8 +879,8 @@ PLAN_FIGURES = (
     PlanFigure(
         "fig-probability", "targets", "probability", "Probability over time: reached and kept",
         "Per target, the share of Monte Carlo samples that have reached it by each date (each "
-        "reading; the plan's reading solid), the share above the threshold month by month as far "
-        "as the P10-P90 quantiles bound it (dotted band), the share reached by the deadline and "
+        "reading; the plan's reading solid), the share that have reached it and not fallen back "
+        "under it since, month by month (dotted area), the share reached by the deadline and "
         "held to the end (X), the deadline (dash-dot) and the retirements in the target's scope "
         "(point run, dotted).", "probability",
         lambda r: probability(r.projection, r.facts.retirements if r.facts else ())),

@@ -239,6 +239,23 @@ def calibration_box(r: Report) -> Box | None:
     ))
 
 
+def whatif_section(r: Report) -> Section | None:
+    """The measured machine as the building block: shown only when nothing is calibrated,
+    labelled a what-if, and never an input of the projection."""
+    w = r.whatif
+    if w is None:
+        return None
+    return Section("whatif", "What-if: this machine as the building block (not calibration)",
+                   "what-if", [
+        Para(f"A what-if, not calibration: no measurement is tagged with a catalogue node "
+             f"type, so the projection in this report does not use them. This only asks: built "
+             f"from nodes like {w.machine} alone, how many would reach each compute target, "
+             "under each reading, at the measured scaling, drawing how many MW and costing "
+             "what? It says nothing about dates, deliveries, budgets or the power envelope.",
+             "warning"),
+        TableBlock(pt.whatif(w), "whatif-table", "whatif")])
+
+
 # --- tables the projection tables do not have ------------------------------------------------
 
 
@@ -306,6 +323,9 @@ def sections(r: Report) -> list[Section]:
     """The whole report, in page order."""
     p = r.projection
     out: list[Section] = []
+    whatif = whatif_section(r)  # right after the calibration call to action, which it answers
+    if whatif is not None:
+        out.append(whatif)
 
     answer = Section("answer", "The answer", "answer")
     answer.blocks += [card(t) for t in p.targets]

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from hpcplan.report.core import Report
     from hpcplan.report.measured import MachineGroup
+    from hpcplan.report.whatif import WhatIf, WhatIfRow
     from models.projection import Projection, ReadingResult, TargetResult
 
 #: one cell of a text table: text, or a number the renderer formats
@@ -298,6 +299,73 @@ MEASURED_HEADERS = ("benchmark", "value", "unit", "% of theoretical peak", "cloc
                     "newest vs earlier median", "notes")
 
 
+# --- the measured machine as the building block (a what-if, never calibration) -------------
+
+
+def usd(v: float | None) -> str:
+    if v is None:
+        return "-"
+    for size, word in ((1e12, "trillion"), (1e9, "billion"), (1e6, "million")):
+        if abs(v) >= size:
+            return f"USD {v / size:,.1f} {word}"
+    return f"USD {v:,.0f}"
+
+
+def _whatif_nodes(x: WhatIfRow) -> tuple[str, str, str, str]:
+    """Nodes (P50), their range, MW and cost as text; why not, when there are none."""
+    from hpcplan.report.whatif import NODE_CAP
+
+    low, mid, high = x.nodes
+    if x.gflops_per_node is None:
+        return "not measured", "-", "-", "-"
+    if mid is None:
+        return f"not reachable with this node (over {NODE_CAP:,})", "-", "-", "-"
+    if low == high:
+        spread = "no spread (peak adds up)"
+        mw = num(x.mw(mid), "MW")
+    else:
+        spread = f"{low:,}-{high:,}" if high is not None else f"{low:,}-over {NODE_CAP:,}"
+        mw = f"{num(x.mw(mid), 'MW')} ({num(x.mw(low))}-{num(x.mw(high))})"
+    return f"{mid:,}", spread, mw, usd(x.cost_usd(mid))
+
+
+def whatif(w: WhatIf) -> Table:
+    """Per compute target and reading: nodes of the measured machine, MW and cost."""
+    rows: list[list[Cell]] = []
+    for x in w.rows:
+        reading = OTHER_NAME.get(x.metric, x.metric)
+        first = (f"{x.target} (> {x.threshold_text}) by {x.deadline}, plan's reading: "
+                 f"{reading}" if x.declared else f"  other reading: {reading}")
+        per_node = "-" if x.gflops_per_node is None else num(x.gflops_per_node, "GFLOP/s")
+        rows.append([first, per_node, *_whatif_nodes(x), x.basis])
+    assumptions = w.rows[0].assumptions if w.rows else ""
+    return Table(f"What-if: {w.machine} as the building block (not calibration)",
+                 ("target / reading", "per node", "nodes needed (P50)",
+                  "nodes (P90-P10 of the rate)", "facility MW (P50 nodes)",
+                  "cost (P50 nodes)", "basis"), rows,
+                 "Nodes: the fewest whole nodes whose predicted aggregate rate reaches the "
+                 "threshold; peak readings add the per-node peak without loss, sustained "
+                 "readings follow the weak-scaling law fitted to the measured solve "
+                 f"(availability not counted). MW = nodes x W per node x PUE. {assumptions}.")
+
+
+def whatif_rows(w: WhatIf | None) -> list[dict[str, Any]]:
+    """The what-if as plain values for its CSV (no rows when it is not shown)."""
+    out = []
+    for x in w.rows if w is not None else ():
+        low, mid, high = x.nodes
+        out.append({"machine": x.machine, "target": x.target, "threshold_pf": x.threshold_pf,
+                    "deadline": x.deadline, "metric": x.metric,
+                    "reading": "declared" if x.declared else "other",
+                    "gflops_per_node": x.gflops_per_node, "nodes_p90_rate": low,
+                    "nodes_p50": mid, "nodes_p10_rate": high,
+                    "watts_per_node": x.watts_per_node, "pue": x.pue,
+                    "mw_p50": x.mw(mid), "mw_p90_rate": x.mw(low), "mw_p10_rate": x.mw(high),
+                    "cost_per_node_usd": x.cost_per_node_usd, "cost_p50_usd": x.cost_usd(mid),
+                    "provenance": x.provenance})
+    return out
+
+
 # --- CSV: plain values, the unit in each column name ----------------------------------------
 
 
@@ -360,7 +428,8 @@ def csv_tables(r: Report) -> dict[str, list[dict[str, Any]]]:
                     for row in measured.latest_rows(g)]
     return {"targets": targets, "series": series, "drivers": drivers, "inputs": inputs,
             "sources": sources, "constraints": constraints, "calibration": calibration,
-            "measurements": measurements, "runs": measured.runs(r.groups), **_decision_tables(p),
+            "measurements": measurements, "runs": measured.runs(r.groups),
+            "whatif": whatif_rows(r.whatif), **_decision_tables(p),
             **_plan_tables(r)}
 
 
@@ -419,4 +488,8 @@ EMPTY_HEADERS = {
                         "months_gained", "probability_change"),
     "binding": ("target", "year", "constraint", "gain", "months"),
     "probability": ("target", "metric", "scope", "declared", "year", "probability_reached"),
+    "whatif": ("machine", "target", "threshold_pf", "deadline", "metric", "reading",
+               "gflops_per_node", "nodes_p90_rate", "nodes_p50", "nodes_p10_rate",
+               "watts_per_node", "pue", "mw_p50", "mw_p90_rate", "mw_p10_rate",
+               "cost_per_node_usd", "cost_p50_usd", "provenance"),
 }
