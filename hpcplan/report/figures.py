@@ -779,6 +779,10 @@ def _time_axis(ax: Axes, stamps: Sequence[str]) -> None:
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
+#: at most this many benchmarks get a history panel (those that moved most)
+HISTORY_PANELS = 8
+
+
 def history(items: Sequence[History], title: str) -> str:
     """Small multiples: each benchmark's stored values over time (min-max of samples as bars)."""
     cols = 2 if len(items) > 1 else 1
@@ -950,14 +954,20 @@ def machine_figures(g: MachineGroup) -> list[core.Figure]:
     if hist:
         worst = [f"{h.name} {h.change() * 100:+.1f}%" for h in hist
                  if h.change() is not None and abs(h.change() or 0) > 0.1]
+        # a panel per benchmark is unreadable (and slow) past a few: the most moved ones
+        moved = sorted(hist, key=lambda h: -abs(h.change() or 0.0))[:HISTORY_PANELS]
+        shown = [h for h in hist if h in moved]
+        rest = (f" The chart shows the {len(shown)} that moved most; the other "
+                f"{len(hist) - len(shown)} are in the measurements table." if len(shown) <
+                len(hist) else "")
         figs.append(core.Figure(core.figure_id(core.HISTORY, g.key), "History",
-                                "Every stored validated result per benchmark over time (bars: "
+                                "Stored validated results per benchmark over time (bars: "
                                 "min-max of the timed repetitions); each title gives the newest "
                                 "value against the median of the earlier ones.",
                                 f"{len(hist)} benchmark(s) stored from two or more runs; "
                                 + (f"moved more than 10%: {', '.join(worst)}." if worst else
-                                   "none moved more than 10%."),
-                                history(hist, f"History of stored results: {g.label}"),
+                                   "none moved more than 10%.") + rest,
+                                history(shown, f"History of stored results: {g.label}"),
                                 "measured", "measurements"))
     scal = measured.scaling(g)
     if scal:
