@@ -19,21 +19,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bench.records import Record
+from bench.records import PRECISIONS, Record
 
-PRECISIONS = ("fp64", "fp32", "fp16", "bf16")
 #: An MxP speed-up may exceed the lane ratio by this factor before it is suspect.
 SPEEDUP_ALLOWANCE = 1.25
 #: A parallel efficiency above this is superlinear: suspect.
 MAX_EFFICIENCY = 1.1
-
-
-def _precision(rec: Record) -> str | None:
-    variant = rec.name.rsplit(".", 1)[-1]
-    if variant in PRECISIONS:
-        return variant
-    given = rec.params.get("precision")
-    return given if given in PRECISIONS else None
 
 
 def _peak(machine: Mapping[str, Any], key: str, precision: str | None) -> float | None:
@@ -50,7 +41,7 @@ def beyond(rec: Record) -> list[str]:
         return []
     out = []
     if rec.unit == "GFLOP/s":
-        generous = _peak(rec.machine, "generous_peak_gflops", _precision(rec))
+        generous = _peak(rec.machine, "generous_peak_gflops", rec.precision)
         if generous and rec.value > generous * rec.nodes:
             out.append(f"{rec.value:.4g} GFLOP/s is above the generous peak "
                        f"{generous * rec.nodes:.4g} GFLOP/s of {rec.nodes} node(s) (maximum "

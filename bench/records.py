@@ -33,6 +33,8 @@ UNITS = frozenset(
      "score"}
 )
 DIRECTIONS = frozenset({"higher", "lower"})
+#: The arithmetic precisions a compute record may be measured in, widest first.
+PRECISIONS = ("fp64", "fp32", "fp16", "bf16")
 #: ok: validated figure; failed: validation failed (never shown as a result);
 #: aborted: interrupted (signal, time limit); unavailable: cannot run here.
 #: ``suspect``: measured and validated, but beyond a physical bound (bench/bounds.py):
@@ -202,6 +204,16 @@ class Record:
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+    @property
+    def precision(self) -> str | None:
+        """The precision a compute figure was measured in: the name's last part
+        (compute.peak.fp32), else ``params['precision']``; None for other records."""
+        variant = self.name.rsplit(".", 1)[-1]
+        if variant in PRECISIONS:
+            return variant
+        given = self.params.get("precision")
+        return given if given in PRECISIONS else None
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)

@@ -308,11 +308,3 @@ def calibrations() -> dict[str, Calibrates]:
 def ci_cases() -> list[tuple[Benchmark, CICase]]:
     """Every CI-tier case, in run order."""
     return [(b, c) for b in benchmarks() for c in b.ci]
-
-
-def kernel_version(record_name: str) -> str | None:
-    """The declared kernel version of a record name, or None when no benchmark writes it."""
-    for b in benchmarks():
-        if b.declares(record_name):
-            return b.version_of(record_name)
-    return None

@@ -92,13 +92,12 @@ def run(args: argparse.Namespace) -> int:
 def scaling_lines(built: Any) -> list[str]:
     """The fitted scaling law of each weak-scaled solve, extrapolated to the scenario's
     largest system: how far beyond what was measured, and with what band."""
-    from hpcplan.report import measured
     from hpcplan.report.plan import largest_system
 
     system = largest_system(built.scenario) if built.scenario is not None else None
     out = []
     for g in built.groups:
-        for s in measured.scaling(g):
+        for s in built.scalings.get(g.key, []):
             if s.fit is None:
                 continue
             nodes = round(system[1]) if system else max(s.nodes)

@@ -249,11 +249,7 @@ def _efficiency(sc: Scenario, nt: str, rows: Any,
 
 def deployed_nodes(sc: Scenario, nt: str) -> int:
     """The most nodes of type ``nt`` in one system: the scale its efficiency must hold at."""
-    per_system: dict[str, float] = {}
-    for d in sc.deployments:
-        if d.node_type == nt:
-            per_system[d.system] = per_system.get(d.system, 0.0) + float(d.count)
-    return round(max(per_system.values())) if per_system else 0
+    return round(max(sc.nodes_by_system(nt).values(), default=0.0))
 
 
 def _at_scale(sc: Scenario, nt: str, sel: Any, peak_col: str

@@ -278,6 +278,15 @@ class Scenario:
     def months(self) -> int:
         return self.end - self.start + 1
 
+    def nodes_by_system(self, node_type: str | None = None) -> dict[str, float]:
+        """Nodes (point counts) per system over all its partitions and phases, of one node
+        type or of all: the scale a measured scaling law must be carried to."""
+        out: dict[str, float] = {}
+        for d in self.deployments:
+            if node_type is None or d.node_type == node_type:
+                out[d.system] = out.get(d.system, 0.0) + float(d.count)
+        return out
+
     def efficiency_for(self, node_type: str) -> Efficiency:
         return (self.efficiency.get(node_type) or self.efficiency.get("default")
                 or DEFAULT_EFFICIENCY)

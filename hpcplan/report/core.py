@@ -27,7 +27,7 @@ from kernels.errors import UserError
 
 if TYPE_CHECKING:
     from bench.records import Record
-    from hpcplan.report.measured import MachineGroup
+    from hpcplan.report.measured import MachineGroup, Scaling
     from hpcplan.report.plan import PlanFacts
     from hpcplan.report.whatif import WhatIf
     from models.calibration import CalibrationReport
@@ -81,6 +81,9 @@ class Report:
     notices: list[str] = field(default_factory=list)  # what the store's index rebuilt
     #: the measured machine as the building block, when nothing is calibrated (never an input)
     whatif: WhatIf | None = None
+    #: per machine (group key), its benchmarks measured at several node counts, each
+    #: scaling law fitted once for the figure, the what-if and the terminal
+    scalings: dict[str, list[Scaling]] = field(default_factory=dict)
 
     @property
     def calibration(self) -> CalibrationReport | None:
@@ -140,6 +143,7 @@ def build(results_dir: str | Path, scenario: str | None = None, *, samples: int 
     out = Report(projection, root.absolute(), records, measured.group(records), problems,
                  datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), __version__, git_commit(),
                  sc, plan.facts(sc), runs_total=runs_total, notices=notices)
+    out.scalings = {g.key: measured.scaling(g) for g in out.groups}
     out.whatif = whatif.whatif(out)  # reads the projection, never feeds it
     draw(out)
     return out
@@ -171,7 +175,8 @@ def draw(r: Report) -> None:
     from hpcplan.report import figures
 
     r.figures = figures.plan_figures(r)
-    r.group_figures = {g.key: figures.machine_figures(g) for g in r.groups}
+    r.group_figures = {g.key: figures.machine_figures(g, r.scalings.get(g.key, []))
+                       for g in r.groups}
 
 
 @dataclass(frozen=True)

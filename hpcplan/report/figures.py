@@ -938,7 +938,7 @@ def plan_figures(r: core.Report) -> list[core.Figure]:
     return out
 
 
-def machine_figures(g: MachineGroup) -> list[core.Figure]:
+def machine_figures(g: MachineGroup, scal: Sequence[Scaling]) -> list[core.Figure]:
     """One kind of machine's roofline, history and scaling, each when its records allow."""
     figs = []
     roof = measured.roofline(g)
@@ -969,7 +969,6 @@ def machine_figures(g: MachineGroup) -> list[core.Figure]:
                                    "none moved more than 10%.") + rest,
                                 history(shown, f"History of stored results: {g.label}"),
                                 "measured", "measurements"))
-    scal = measured.scaling(g)
     if scal:
         eff = [f"{s.name} {s.values[-1] / (s.values[0] * s.nodes[-1] / s.nodes[0]):.0%} of "
                f"linear at {s.nodes[-1]} nodes" for s in scal if s.ideal]

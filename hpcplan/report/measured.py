@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bench.records import Record
+from bench.records import PRECISIONS, Record
 
 if TYPE_CHECKING:
     from models.scaling import ScalingFit
@@ -25,7 +25,6 @@ AREAS = ("compute", "memory", "storage", "metadata", "network", "job")
 #: STREAM kernels on the roofline: (flops, bytes) per element (McCalpin's counting)
 STREAM_COUNTS = {"scale": (1, 16), "add": (1, 24), "triad": (2, 24)}
 BYTES_PER_ELEMENT = {"fp64": 8, "fp32": 4, "fp16": 2, "bf16": 2}
-PRECISIONS = ("fp64", "fp32", "fp16", "bf16")
 #: units that add up over nodes (throughput), so a per-node figure and ideal scaling make sense
 THROUGHPUT_UNITS = frozenset({"GFLOP/s", "GB/s", "MiB/s", "ops/s", "IOPS"})
 
@@ -79,14 +78,6 @@ def _node_list(rec: Record) -> list[str]:
     return [str(nl)] if nl else []
 
 
-def precision_of(rec: Record) -> str | None:
-    variant = rec.name.rsplit(".", 1)[-1]
-    if variant in PRECISIONS:
-        return variant
-    p = rec.params.get("precision")
-    return p if p in PRECISIONS else None
-
-
 def peak_gflops(rec: Record) -> float | None:
     """The theoretical peak a GFLOP/s record is measured against (all its nodes)."""
     if rec.unit != "GFLOP/s":
@@ -94,7 +85,7 @@ def peak_gflops(rec: Record) -> float | None:
     given = rec.params.get("theoretical_peak_gflops")
     if isinstance(given, int | float) and given > 0:
         return float(given)
-    prec = precision_of(rec)
+    prec = rec.precision
     peaks = rec.machine.get("peak_gflops") or {}
     if prec and isinstance(peaks.get(prec), int | float) and peaks[prec] > 0:
         return float(peaks[prec]) * rec.nodes
@@ -189,7 +180,7 @@ def checks(g: MachineGroup) -> dict[tuple[str, int, int], list[str]]:
             out.setdefault((rec.name, rec.nodes, rec.ranks), []).append(
                 f"CHECK: {100 * share:.0f}% of the theoretical peak (above {100 * hi:.0f}%): "
                 "the peak formula is too low (FMA units, vector width or clock)")
-    peaks = {(precision_of(r), r.nodes, r.ranks): r for r in newest
+    peaks = {(r.precision, r.nodes, r.ranks): r for r in newest
              if r.name.startswith("compute.peak.") and peak_gflops(r)}
     for (prec, nodes, ranks), rec in peaks.items():
         for (other, n2, r2), rec2 in peaks.items():
@@ -306,7 +297,7 @@ def roofline(g: MachineGroup) -> Roofline:
             points.append(Point(f"STREAM {kernel} ({flops} flop/{nbytes} B)", ai,
                                 float(rec.value) * ai, "stream"))
     for name, rec in ok.items():
-        n, prec = _n(rec), precision_of(rec)
+        n, prec = _n(rec), rec.precision
         if rec.unit != "GFLOP/s" or n is None or prec is None:
             continue
         if name.startswith("compute.gemm."):
@@ -321,7 +312,7 @@ def roofline(g: MachineGroup) -> Roofline:
             points.append(Point(f"{label} (n={n})", (2 / 3 * n + 1.5) / 8.0, float(rec.value),
                                 "solve"))
     # theoretical roofs: FP64 (the classic one), and each precision measured or placed
-    wanted = {"fp64"} | set(measured) | {precision_of(ok[n]) for n in ok
+    wanted = {"fp64"} | set(measured) | {ok[n].precision for n in ok
                                          if n.startswith(("compute.gemm.", "compute.mxp."))}
     peaks = g.machine.get("peak_gflops") or {}
     ceilings = [Ceiling(p, float(v), True) for p, v in measured.items()]

@@ -143,9 +143,7 @@ def ranges(months: tuple[str, ...], mask: np.ndarray) -> str:
 def largest_system(sc: Scenario) -> tuple[str, float] | None:
     """The scenario's system with the most nodes (all its partitions and phases) and that
     count: the scale a measured scaling law is extrapolated to."""
-    nodes: dict[str, float] = {}
-    for d in sc.deployments:
-        nodes[d.system] = nodes.get(d.system, 0.0) + float(d.count)
+    nodes = sc.nodes_by_system()
     if not nodes:
         return None
     name = max(nodes, key=lambda k: nodes[k])

@@ -28,7 +28,7 @@ from hpcplan.report import measured
 if TYPE_CHECKING:
     from bench.records import Record
     from hpcplan.report.core import Report
-    from hpcplan.report.measured import MachineGroup
+    from hpcplan.report.measured import MachineGroup, Scaling
     from models.projection import TargetResult
     from models.scaling import ScalingFit
 
@@ -114,7 +114,7 @@ def whatif(r: Report) -> WhatIf | None:
     if g is None:
         return None
     pue = float(r.scenario.facility.pue.point())
-    found = tuple(rows(g, r.projection.targets, pue))
+    found = tuple(rows(g, r.projection.targets, pue, r.scalings.get(g.key, [])))
     return WhatIf(g.label, g.key, found) if found else None
 
 
@@ -124,10 +124,13 @@ def candidate(groups: Sequence[MachineGroup]) -> MachineGroup | None:
     return max(untagged, key=lambda g: g.records[-1].timestamp, default=None)
 
 
-def rows(g: MachineGroup, targets: Sequence[TargetResult], pue: float) -> list[WhatIfRow]:
-    """Per compute target, each metric it is read by (the plan's first), once per metric."""
+def rows(g: MachineGroup, targets: Sequence[TargetResult], pue: float,
+         scalings: Sequence[Scaling] | None = None) -> list[WhatIfRow]:
+    """Per compute target, each metric it is read by (the plan's first), once per metric;
+    ``scalings``: the group's, when already fitted (``Report.scalings``)."""
     watts, watts_text = watts_per_node(g)
-    fits = {s.name: s.fit for s in measured.scaling(g) if s.fit is not None}
+    fits = {s.name: s.fit for s in (measured.scaling(g) if scalings is None else scalings)
+            if s.fit is not None}
     assumptions = (f"W per node: {watts_text}; PUE {pue:.2f} (the scenario's point value); "
                    f"cost per node: USD {ASSUMED_COST_PER_NODE_USD:,.0f}, an assumption")
     out = []
