@@ -342,10 +342,18 @@ def git_commit() -> str | None:
 def slurm_environment(env: dict[str, str] | None = None) -> dict[str, str]:
     """Slurm job identity when running inside an allocation."""
     env = dict(os.environ if env is None else env)
-    keys = {"SLURM_JOB_ID": "job_id", "SLURM_JOB_NODELIST": "node_list",
-            "SLURM_JOB_NUM_NODES": "nodes", "SLURM_NTASKS": "tasks",
-            "SLURM_JOB_PARTITION": "partition", "SLURM_ARRAY_TASK_ID": "array_task"}
-    return {out: env[key] for key, out in keys.items() if env.get(key)}
+    # a step's own nodes before the allocation's: a study's steps in one allocation
+    # each run on part of it
+    keys = {"SLURM_JOB_ID": "job_id", "SLURM_STEP_ID": "step_id",
+            "SLURM_STEP_NODELIST": "node_list", "SLURM_JOB_NODELIST": "node_list",
+            "SLURM_STEP_NUM_NODES": "nodes", "SLURM_JOB_NUM_NODES": "nodes",
+            "SLURM_NTASKS": "tasks", "SLURM_JOB_PARTITION": "partition",
+            "SLURM_ARRAY_TASK_ID": "array_task"}
+    out: dict[str, str] = {}
+    for key, field in keys.items():
+        if env.get(key) and field not in out:
+            out[field] = env[key]
+    return out
 
 
 # --- the whole probe ---------------------------------------------------------

@@ -35,7 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="the cluster form: a scaling study, one Slurm job per node count run "
                    "one after another (suites compute, memory and network, plus io with "
                    "--target), collected under one study id; the report fits the scaling model "
-                   "to it. The job options below apply; --suite does not")
+                   "to it. Inside an allocation (salloc, or a batch script) the node counts run "
+                   "as srun steps on its nodes instead of new jobs. The job options below "
+                   "apply; --suite does not")
     cmd_slurm.add_job_options(p)
     add_report_options(p)
     p.set_defaults(func=run)

@@ -6,6 +6,10 @@ its jobs share nodes or cores, and tags every collected record with one study id
 MxP solve runs in weak scaling: its order comes from a fixed share of each node's memory
 (``mxp_mem_fraction``), so the work per node stays the same as nodes are added. The
 report then fits the scaling model (``models.scaling``) to the study's points.
+
+Inside an allocation (a salloc shell or a batch script: ``SLURM_JOB_ID`` is set) the
+node counts run as ``srun`` steps of it instead (``slurm.steps``), one after another on
+its nodes, and are collected the same way.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import secrets
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from kernels.errors import UserError
 
@@ -41,38 +46,91 @@ def job_args(args: argparse.Namespace, nodes: int, study: str) -> argparse.Names
     return ns
 
 
+#: Job options that shape a new allocation: they mean nothing to a step of one held already.
+ALLOCATION_OPTIONS = ("partition", "account", "qos", "constraint")
+
+
 def run(args: argparse.Namespace, root: Path, say: Callable[[str], None]) -> tuple[str, int]:
-    """Submit, wait for and collect one job per node count; the study id and exit status."""
+    """Measure every node count, one after another; the study id and exit status."""
     from hpcplan import cmd_run, cmd_slurm
     from slurm import SlurmError
-    from slurm import jobs as slurm_jobs
-    from slurm.client import SlurmClient
+    from slurm.steps import Allocation
 
     counts = cmd_slurm.parse_node_counts(args.nodes)
     cmd_run.options_from(args, suites_for(args))  # refuse a bad --param before any job
     study = new_study_id()
     root = root.resolve()
     try:
-        client = SlurmClient()
+        alloc = Allocation.from_env()
         # one srun step per job: every MPI start is a chance for the launcher to fail
         specs = [cmd_slurm.build_specs(job_args(args, n, study), root, one_step=True)[0]
                  for n in counts]
-        cmd_slurm.check_partition(client, specs)
-        ledger = cmd_slurm.open_ledger(root)
-        job_ids = []
-        for spec in specs:
-            entry = slurm_jobs.submit(client, ledger, spec, extra={"study_id": study})
-            job_ids.append(entry["job_id"])
-            say(f"study {study}: job {entry['job_id']} on {spec.nodes} node(s) submitted; "
-                "waiting for it before the next")
-            started = time.monotonic()
-            slurm_jobs.wait(client, [entry["job_id"]], timeout_s=args.timeout)
-            outcome = slurm_jobs.outcome(client, entry)
-            state = outcome.state if outcome else "finished"
-            say(f"study {study}: job {entry['job_id']} {state} after "
-                f"{time.monotonic() - started:.0f} s")
-        code = cmd_slurm.collect_jobs(client, ledger, root, job_ids, wait=False,
-                                  timeout_s=args.timeout)
+        if alloc is None:
+            return study, _as_jobs(args, root, specs, study, say)
+        return study, _as_steps(args, root, alloc, specs, study, say)
     except SlurmError as exc:
         raise UserError(str(exc)) from None
-    return study, code
+
+
+def _as_jobs(args: argparse.Namespace, root: Path, specs: list[Any], study: str,
+             say: Callable[[str], None]) -> int:
+    """One batch job per node count, each waited for before the next is submitted."""
+    from hpcplan import cmd_slurm
+    from slurm import jobs as slurm_jobs
+    from slurm.client import SlurmClient
+
+    client = SlurmClient()
+    cmd_slurm.check_partition(client, specs)
+    ledger = cmd_slurm.open_ledger(root)
+    job_ids = []
+    for spec in specs:
+        entry = slurm_jobs.submit(client, ledger, spec, extra={"study_id": study})
+        job_ids.append(entry["job_id"])
+        say(f"study {study}: job {entry['job_id']} on {spec.nodes} node(s) submitted; "
+            "waiting for it before the next")
+        started = time.monotonic()
+        slurm_jobs.wait(client, [entry["job_id"]], timeout_s=args.timeout)
+        outcome = slurm_jobs.outcome(client, entry)
+        state = outcome.state if outcome else "finished"
+        say(f"study {study}: job {entry['job_id']} {state} after "
+            f"{time.monotonic() - started:.0f} s")
+    return cmd_slurm.collect_jobs(client, ledger, root, job_ids, wait=False,
+                                  timeout_s=args.timeout)
+
+
+def _as_steps(args: argparse.Namespace, root: Path, alloc: Any, specs: list[Any], study: str,
+              say: Callable[[str], None]) -> int:
+    """One srun step of the allocation per node count, each collected when it ends."""
+    from bench.store import Store
+    from hpcplan import cmd_slurm
+    from hpcplan.config import load
+    from slurm import steps
+
+    given = [f"--{o}" for o in ALLOCATION_OPTIONS if getattr(args, o, None)]
+    if given:
+        raise UserError(f"{', '.join(given)} shape(s) a new job, but this runs inside job "
+                        f"{alloc.job_id} as steps on its nodes; leave it out (or run outside "
+                        "the allocation to submit jobs)")
+    too_many = [s.nodes for s in specs if s.nodes > alloc.nodes]
+    if too_many:
+        raise UserError(f"--nodes {max(too_many)} is more than allocation {alloc.job_id} holds "
+                        f"({alloc.nodes} node(s)); ask salloc/sbatch for more or drop that count")
+    if load(args.config).slurm.setup:
+        say(f"study {study}: the site set-up lines are not run for steps; they use this "
+            "shell's environment")
+    store = Store(root)
+    code = 0
+    for spec in specs:
+        say(f"study {study}: step on {spec.nodes} of allocation {alloc.job_id}'s "
+            f"{alloc.nodes} node(s) started")
+        result = steps.run_step(alloc, spec, timeout_s=args.timeout,
+                                extra={"study_id": study})
+        records, problems = cmd_slurm.job_records(result)
+        path = store.write(records)
+        say(f"study {study}: step on {spec.nodes} node(s) {result.state} after "
+            f"{result.elapsed_s:.0f} s; {len(records)} record(s) into {path.name}")
+        for problem in problems:
+            say(f"study {study}: warning: {problem}")
+        if not result.completed:
+            code = code or 1
+    return code

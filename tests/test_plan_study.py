@@ -3,6 +3,7 @@ main job measures at both node counts under one study id and reports the scaling
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -50,3 +51,54 @@ def test_plan_nodes_runs_a_study_and_reports_its_scaling(
     assert "Scaling" in html and "fitted on 1-2 nodes" in html
     assert f"scaling study {next(iter(studies))}" in html
     assert f"report: {out}" in proc.stdout
+
+
+def test_plan_nodes_inside_an_allocation_runs_srun_steps(
+        slurm_cluster: Cluster, tmp_path: Path) -> None:  # noqa: F811
+    """Under salloc the node counts are steps of the one allocation, not new jobs."""
+    results = tmp_path / "results"
+    out = results / "report.html"
+    proc = subprocess.run(
+        ["salloc", "--nodes=2", "--time=15", "--immediate=300", "--",
+         sys.executable, "-m", "hpcplan", "plan", "--nodes", "1,2", "--results", str(results),
+         "--out", str(out), "--samples", "200", "--timeout", "600", *SMALL],
+        cwd=REPO, env=slurm_cluster.env(), capture_output=True, text=True, timeout=900,
+        check=False)
+    assert proc.returncode in (0, 1), proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+    assert "submitted" not in proc.stderr + proc.stdout  # no sbatch: steps only
+    records = Store(results).load()
+    assert not [r for r in records if r.area == "job"], [r.validation for r in records]
+    assert len({r.job["study_id"] for r in records}) == 1
+    assert len({r.job["job_id"] for r in records}) == 1  # the allocation's
+    assert {r.job["num_nodes"] for r in records} == {1, 2}
+    solves = sorted((r for r in records if r.name == "compute.hpl.fp64"), key=lambda r: r.nodes)
+    assert [r.nodes for r in solves] == [1, 2]
+    # each step's records name that step's own nodes, and the steps never overlapped
+    assert solves[0].job["node_list"] in ("node1", "node2")
+    assert solves[1].job["node_list"] == "node[1-2]"
+    by_step: dict[str, list[str]] = {}
+    for r in records:
+        by_step.setdefault(r.job["step_id"], []).append(r.timestamp)
+    (first, second) = sorted(by_step.values(), key=min)
+    assert max(first) < min(second)
+    assert "fitted on 1-2 nodes" in out.read_text()
+
+
+def test_plan_nodes_inside_an_allocation_refuses_what_it_cannot_do(tmp_path: Path) -> None:
+    """Checked before any step starts: a count beyond the allocation, an option that only
+    shapes new jobs, and a study started from inside a step."""
+    base = [sys.executable, "-m", "hpcplan", "plan", "--results", str(tmp_path / "r")]
+    env = {**os.environ, "SLURM_JOB_ID": "77", "SLURM_JOB_NUM_NODES": "2"}
+    env.pop("SLURM_STEP_ID", None)
+    cases = [
+        (["--nodes", "1,4"], env, "--nodes 4 is more than allocation 77 holds (2 node(s))"),
+        (["--nodes", "1,2", "--partition", "big"], env, "--partition shape(s) a new job"),
+        (["--nodes", "1"], {**env, "SLURM_STEP_ID": "0"}, "inside step 0 of job 77"),
+    ]
+    for extra, environ, says in cases:
+        proc = subprocess.run([*base, *extra], cwd=REPO, env=environ, capture_output=True,
+                              text=True, timeout=120, check=False)
+        assert proc.returncode == 2, (extra, proc.stderr)
+        assert says in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert not (tmp_path / "r" / "slurm").exists()

@@ -73,6 +73,11 @@ def test_slurm_environment():
     env = {"SLURM_JOB_ID": "42", "SLURM_JOB_NODELIST": "node[1-2]", "HOME": "/root"}
     assert sysinfo.slurm_environment(env) == {"job_id": "42", "node_list": "node[1-2]"}
     assert sysinfo.slurm_environment({}) == {}
+    # inside a step of a larger allocation the step's own nodes are the record's
+    step = {**env, "SLURM_STEP_ID": "3", "SLURM_STEP_NODELIST": "node1",
+            "SLURM_STEP_NUM_NODES": "1", "SLURM_JOB_NUM_NODES": "2"}
+    assert sysinfo.slurm_environment(step) == {"job_id": "42", "step_id": "3",
+                                               "node_list": "node1", "nodes": "1"}
 
 
 def test_this_machine_probes():
