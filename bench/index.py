@@ -5,7 +5,7 @@ grew with the store (3.7 s to list 2,000 runs, minutes and GiB at 20,000). The
 index holds one row per stored record with the columns commands filter and
 aggregate on (run, name, unit, value, status, node type, CPU model and cores,
 host, ranks, nodes, job, time, precision and a hash of the parameters that
-decide comparability, peaks and statistics) and one row per results file
+decide comparability, peaks, statistics and RAPL W per node) and one row per results file
 (name, size, modification time, the problems met reading it). A command asks the index what
 it needs and parses only the files it shows.
 
@@ -85,7 +85,7 @@ INDEX_NAME = ".hpcplan-index.sqlite"
 #: ``off`` (or ``0``, ``no``): read the JSON files directly, as before the index.
 ENV = "HPCPLAN_INDEX"
 #: ``PRAGMA user_version`` of this layout; an index with another one is rebuilt.
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 #: How long a writer or reader waits for another's write transaction.
 BUSY_TIMEOUT_S = 120.0
 #: Files parsed per write transaction while catching up (keeps the lock short).
@@ -111,6 +111,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     *((f"peak_{p}_gflops", "REAL") for p in PRECISIONS),
     *((s, "REAL") for s in STATS),
     ("kernel_version", "TEXT"), ("hpcplan_commit", "TEXT"),
+    ("node_watts", "REAL"),  # RAPL W per node (Record.node_watts); NULL: not measured
 )
 COLUMN_NAMES = tuple(c for c, _ in COLUMNS)
 _QUOTED = ", ".join(f'"{c}"' for c in COLUMN_NAMES)
@@ -192,7 +193,7 @@ def row_of(rec: Record) -> tuple[Any, ...]:
         _text(j.get("state")), utc_key(rec.timestamp), rec.timestamp,
         _text(rec.params.get("precision")), params_key(rec.params),
         *(_num(peaks.get(p)) for p in PRECISIONS), *(_num(rec.stats.get(s)) for s in STATS),
-        _text(rec.kernel_version), _text(rec.software.get("hpcplan_commit")),
+        _text(rec.kernel_version), _text(rec.software.get("hpcplan_commit")), rec.node_watts,
     )
 
 

@@ -215,6 +215,19 @@ class Record:
         given = self.params.get("precision")
         return given if given in PRECISIONS else None
 
+    @property
+    def node_watts(self) -> float | None:
+        """Average RAPL power per node in W while the kernel ran (``params['energy']['watts']``
+        sums the nodes the record ran on); None where nothing was measured.
+
+        RAPL counts CPU packages and DRAM only: models/power.py turns this into a whole node.
+        """
+        energy = self.params.get("energy")
+        watts = energy.get("watts") if isinstance(energy, Mapping) else None
+        if not _real(watts) or watts <= 0:
+            return None
+        return float(watts) / self.nodes
+
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["samples"] = list(self.samples)

@@ -220,7 +220,8 @@ FLAT_COLUMNS = (
     "name", "value", "unit", "direction", "status", "node_type", "run_id", "timestamp",
     "ranks", "nodes", "cpu_model", "hostname", "job_id", "node_list", "job_state",
     "peak_fp64_gflops", "peak_fp32_gflops", "peak_fp16_gflops", "peak_bf16_gflops",
-    "min", "median", "max", "mean", "stdev", "kernel_version", "hpcplan_commit", "params",
+    "min", "median", "max", "mean", "stdev", "kernel_version", "hpcplan_commit", "node_watts",
+    "params",
 )
 
 
@@ -235,6 +236,7 @@ def flatten(rec: Record) -> dict[str, Any]:
         "job_state": rec.job.get("state"),
         "kernel_version": rec.kernel_version,
         "hpcplan_commit": rec.software.get("hpcplan_commit"),
+        "node_watts": rec.node_watts,
         "params": dict(rec.params),
     }
     for prec in ("fp64", "fp32", "fp16", "bf16"):

@@ -350,9 +350,9 @@ def slurm_environment(env: dict[str, str] | None = None) -> dict[str, str]:
             "SLURM_NTASKS": "tasks", "SLURM_JOB_PARTITION": "partition",
             "SLURM_ARRAY_TASK_ID": "array_task"}
     out: dict[str, str] = {}
-    for key, field in keys.items():
-        if env.get(key) and field not in out:
-            out[field] = env[key]
+    for key, name in keys.items():
+        if env.get(key) and name not in out:
+            out[name] = env[key]
     return out
 
 

@@ -18,11 +18,19 @@ Records tie to the catalogue through their node-type tag (the site config's
   compute.mxp.speedup                 -> catalogue.<type>.mxp_speedup
   memory.stream.triad (GB/s per node) -> catalogue.<type>.stream_triad
   storage.easy.write (MiB/s per node) -> catalogue.<type>.storage_write
+  compute.* RAPL W per node           -> catalogue.<type>.power (the node's own figure):
+  (params.energy.watts / nodes)           the largest per-kernel median x the platform
+                                          factor (models/power.py); only when the
+                                          type's FP64 peak is within 0.5-2x the
+                                          measured machine's (the watts then cover the
+                                          whole node, not a part of it) and not below
+                                          its parts' power
 
 Peaks are the machine's theoretical peaks recorded with each result (per node,
 so a figure from N nodes is divided by N). One record gives a fixed value;
-several give a triangular distribution (min, median, max). The report lists
-every change with its evidence, and what was measured but not applied and why.
+several give a triangular distribution (min, median, max); a power is one
+value (the projection's power has no distribution). The report lists every
+change with its evidence, and what was measured but not applied and why.
 """
 
 from __future__ import annotations
@@ -34,10 +42,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kernels.errors import UserError
-from models.catalogue import resolve
+from models.catalogue import parts_total, resolve
 from models.distributions import Distribution, Fixed, Triangular
 from models.errors import ScenarioError
-from models.schema import MEASURED_UNITS, Efficiency, Figure, Provenance, Scenario
+from models.power import LOAD_PREFIX, node_power
+from models.schema import MEASURED_UNITS, Efficiency, Figure, NodeType, Provenance, Scenario
 
 if TYPE_CHECKING:
     import pandas
@@ -95,8 +104,10 @@ def calibration_names() -> tuple[str, ...]:
     return (*attributes(), *HPL_RECORDS, *(f"compute.mxp.{p}" for p in MXP_PRECISIONS))
 
 
-#: The columns calibration and its evidence use.
-FRAME_COLUMNS = (*REQUIRED_COLUMNS, "nodes", "run_id")
+#: The columns calibration and its evidence use (``node_watts``: RAPL W per node).
+FRAME_COLUMNS = (*REQUIRED_COLUMNS, "nodes", "run_id", "node_watts")
+#: The type's FP64 peak over the measured machine's: within this, the watts cover a whole node.
+WHOLE_NODE_PEAK_RATIO = (0.5, 2.0)
 #: Few distinct values: held as categories, so selecting by them stays fast at 100,000 rows.
 CATEGORY_COLUMNS = ("name", "unit", "status", "node_type")
 
@@ -182,6 +193,10 @@ def calibrate(scenario: Scenario, frame: pandas.DataFrame, *, source: str = "",
         if attr_changes:
             catalogue[nt] = entry
             changes += attr_changes
+        powered = _power(scenario, catalogue, nt, rows, out_notes)
+        if powered is not None:
+            catalogue[nt], change = powered
+            changes.append(change)
     new = scenario.replace(catalogue=catalogue, efficiency=efficiency)
     return new, CalibrationReport(source, tuple(changes), tuple(out_notes))
 
@@ -262,7 +277,7 @@ def _at_scale(sc: Scenario, nt: str, sel: Any, peak_col: str
     if sel["nodes"].nunique() < 2:
         return None
     nodes = sel["nodes"].fillna(1).astype(float)
-    peak = (sel[peak_col].astype(float) / nodes).median()
+    peak = sel[peak_col].astype(float).median()  # the probe's: one node's peak
     target = deployed_nodes(sc, nt)
     if not (peak > 0 and target > 0):
         return None
@@ -297,3 +312,55 @@ def _attributes(entry: Any, rows: Any, notes: list[str]) -> tuple[Any, list[Chan
         changes.append(Change(f"catalogue.{entry.name}.{attr}",
                               old.text if old else "not set", f"{median:.4g} {unit}", ev))
     return dataclasses.replace(entry, measured=measured), changes
+
+
+def _power(sc: Scenario, catalogue: dict[str, NodeType], nt: str, rows: Any,
+           notes: list[str]) -> tuple[NodeType, Change] | None:
+    """The entry with its node-level power from the RAPL watts of its compute records, and the
+    change; None (with a note saying why) when it is not applied."""
+    load = rows[rows["name"].astype(str).str.startswith(LOAD_PREFIX)]
+    if load.empty:
+        return None
+    metered = (load[load["node_watts"].astype(float) > 0] if "node_watts" in load
+               else load.iloc[:0])
+    power = node_power(zip(metered["name"].astype(str), metered.get("node_watts", []),
+                           strict=True))
+    if power is None:
+        notes.append(f"{nt}: catalogue power kept: no compute record carries RAPL watts "
+                     "(unavailable on this machine, or not measured)")
+        return None
+    figs = resolve(catalogue, nt, sc.definitions)
+    measured = f"{nt}: RAPL measured {power.rapl_w:,.0f} W per node"
+    peaks = metered["peak_fp64_gflops"].astype(float) / 1e3  # the probe's peak: one node's
+    peaks = peaks[peaks > 0]
+    if peaks.empty or figs.fp64_tf <= 0:
+        lacks = "the records carry" if peaks.empty else "the type gives"
+        notes.append(f"{measured} but {lacks} no FP64 peak to show that the watts cover the "
+                     "whole node; catalogue power kept")
+        return None
+    machine_tf = float(peaks.median())
+    ratio = figs.fp64_tf / machine_tf
+    lo, hi = WHOLE_NODE_PEAK_RATIO
+    if not lo <= ratio <= hi:
+        why = ("the watts cover the CPUs measured, not the whole node" if ratio > hi else
+               "the machine measured is more than one node of this type")
+        notes.append(f"{measured} but the type's FP64 peak ({figs.fp64_tf:.3g} TF) is "
+                     f"{ratio:.2g}x the measured machine's ({machine_tf:.3g} TF): {why}; "
+                     "catalogue power kept")
+        return None
+    parts = parts_total(catalogue, nt, "power")
+    if parts is not None and parts > power.watts:
+        notes.append(f"{measured}, {power.watts:,.0f} W with the platform factor, below what "
+                     f"its parts draw ({parts:,.0f} W): a node's power includes its parts; "
+                     "catalogue power kept")
+        return None
+    sel = metered[metered["name"].astype(str) == power.kernel]
+    ev = f"{_evidence(power.kernel, sel, list(power.samples), 'RAPL W per node')} {power.scaled()}"
+    entry = catalogue[nt]
+    old = entry.figures.get("power")
+    old_text = (old.text if old is not None else
+                f"{figs.power_w:,.0f} W (its parts' sum)" if entry.parts else "not set")
+    text = f"{power.watts:.0f} W"
+    figure = Figure(power.watts, "W", text, Provenance(measured=ev))
+    return (dataclasses.replace(entry, figures={**entry.figures, "power": figure}),
+            Change(f"catalogue.{nt}.power", old_text, text, ev))

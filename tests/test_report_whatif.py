@@ -96,8 +96,12 @@ def test_measured_watts_replace_the_assumption(built):
     g = measured.group(node_records("rapl", 2, NODE, energy={"watts": 250.0, "joules": 500.0,
                                                              "seconds": 2.0}))[0]
     peak = whatif.rows(g, r.projection.targets, PUE)[0]
-    assert peak.watts_per_node == 250.0 and "250 W measured by RAPL" in peak.provenance
-    assert peak.mw(peak.nodes[1]) == pytest.approx(5e6 * 250 * PUE / 1e6)  # 1,625 MW
+    # the projection's rule (models/power.py): RAPL 250 W x the 1.2 platform factor
+    assert peak.watts_per_node == pytest.approx(300.0)
+    for text in ("W per node: RAPL 250 W per node during compute.", "(median of 1 record(s))",
+                 "x 1.2 platform factor = 300 W per node", "the factor is an assumption"):
+        assert text in peak.provenance, text
+    assert peak.mw(peak.nodes[1]) == pytest.approx(5e6 * 300 * PUE / 1e6)  # 1,950 MW
     off = measured.group(node_records("vm", 3, NODE, energy={"unavailable": "not root"}))[0]
     assert whatif.watts_per_node(off) == (350.0, "350 W, an assumption for a 1-2 socket "
                                           "server under load (RAPL unavailable: not root)")
@@ -123,3 +127,20 @@ def test_untagged_machine_preferred_and_nodes_bisection():
     assert whatif.nodes_needed(lambda n: 3.0 * n, 3e9, cap=10**8) is None
     assert whatif.nodes_needed(lambda n: 100 * n / (1 + 0.03 * math.log2(n)), 1e9) == \
         pytest.approx(1.721e7, rel=1e-3)
+
+
+def test_whatif_and_calibration_agree_on_the_node_power(tmp_path):
+    """The same records give the what-if's W per node and the calibrated catalogue power."""
+    from models.calibration import calibrate, load_results
+    from models.loader import load_scenario
+
+    machine = {**NODE, "peak_gflops": {"fp64": 1000.0, "fp32": 2000.0}}  # cpu_node's 1 TF
+    records = [replace(x, node_type="cpu_node") for x in [
+        *node_records("a", 1, machine, energy={"watts": 240.0, "joules": 480.0, "seconds": 2.0}),
+        *node_records("b", 2, machine, energy={"watts": 260.0, "joules": 520.0, "seconds": 2.0})]]
+    Store(tmp_path).write(records)
+    frame, _ = load_results(tmp_path)
+    new, _ = calibrate(load_scenario(FIXTURES / "small.toml"), frame)
+    watts, _ = whatif.watts_per_node(measured.group(records)[0])
+    assert new.catalogue["cpu_node"].figures["power"].value == pytest.approx(watts)
+    assert watts == pytest.approx(250.0 * 1.2)  # the median of 240 and 260, x 1.2

@@ -14,7 +14,9 @@ node count whose predicted aggregate rate reaches the threshold, found by
 bisection (the rate grows with N): at the P50 rate, and at the P90 and P10 rates
 for the range. Beyond NODE_CAP nodes the target is not reachable with this node.
 MW = N x W per node x PUE / 10^6 and cost = N x cost per node, with the watts
-measured (RAPL) where a record carries them and the cost always an assumption.
+from RAPL x the platform factor where a record carries them (models/power.py, the
+rule calibration sets a node type's power by, so the two agree) and the cost
+always an assumption.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from hpcplan.report import measured
+from models.power import LOAD_PREFIX, node_power
 
 if TYPE_CHECKING:
     from bench.records import Record
@@ -227,24 +230,16 @@ def _sustained(g: MachineGroup, metric: str) -> tuple[Record | None, str]:
 
 
 def watts_per_node(g: MachineGroup) -> tuple[float, str]:
-    """The highest RAPL power per node of the newest compute records (a node under load),
-    else ASSUMED_WATTS_PER_NODE, labelled an assumption with the reason."""
-    seen: list[tuple[float, str]] = []
-    reasons: list[str] = []
-    for rec in measured.latest(g.records):
-        energy = rec.params.get("energy")
-        if rec.status != "ok" or not rec.name.startswith("compute.") or not isinstance(
-                energy, dict):
-            continue
-        w = energy.get("watts")
-        if isinstance(w, int | float) and w > 0:
-            seen.append((float(w) / rec.nodes, rec.name))
-        elif isinstance(energy.get("unavailable"), str):
-            reasons.append(energy["unavailable"])
-    if seen:
-        w, name = max(seen)
-        return w, (f"{w:,.0f} W measured by RAPL during {name} (CPU packages and DRAM only; "
-                   "the rest of the node is not counted)")
-    why = f"RAPL unavailable: {reasons[0][:120]}" if reasons else "no energy measurement stored"
+    """W per node by the rule the calibrated projection uses (models/power.py: the heaviest
+    compute kernel's median RAPL W per node x the platform factor), over the machine's ok
+    records; else ASSUMED_WATTS_PER_NODE, labelled an assumption with the reason."""
+    ok = [rec for rec in g.records if rec.status == "ok"]
+    power = node_power((rec.name, w) for rec in ok if (w := rec.node_watts) is not None)
+    if power is not None:
+        return power.watts, power.statement()
+    reasons = [e["unavailable"] for rec in ok if rec.name.startswith(LOAD_PREFIX)
+               and isinstance(e := rec.params.get("energy"), dict)
+               and isinstance(e.get("unavailable"), str)]
+    why = f"RAPL unavailable: {reasons[-1][:120]}" if reasons else "no energy measurement stored"
     return ASSUMED_WATTS_PER_NODE, (f"{ASSUMED_WATTS_PER_NODE:,.0f} W, an assumption for a "
                                     f"1-2 socket server under load ({why})")
