@@ -153,6 +153,10 @@ def test_html_is_self_contained_and_answers(built):
                          html)
     expected = [f.id for f in r.figures] + [f.id for g in r.groups for f in r.group_figures[g.key]]
     assert [f[0] for f in figures] == expected
+    # the navigation links every figure, each machine's too (numbered: there are several)
+    nav = re.search(r'<nav aria-label="sections">(.*?)</nav>', html).group(1)
+    assert re.findall(r'<li class="fig"><a href="#([^"]+)">', nav) == expected
+    assert "roofline 1 figure" in nav and len(r.groups) > 1
     assert [f.id for f in r.figures] == ["fig-probability", "fig-compute", "fig-power",
                                          "fig-storage", "fig-world", "fig-tornado"]
     ids = re.findall(r'\sid="([^"]+)"', html)

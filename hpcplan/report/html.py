@@ -241,15 +241,20 @@ def _blocks(blocks: Sequence[rs.Block], files: dict[str, str]) -> list[str]:
     return out
 
 
-def _nav(sections: Sequence[rs.Section], figures: Sequence[Figure],
-         box: rs.Box | None) -> str:
+def _nav(sections: Sequence[rs.Section], r: Report, box: rs.Box | None) -> str:
+    """Every section, each followed by its figures: the plan's, and under the measured
+    section each machine's (numbered in page order when there are several machines)."""
     items = []
     if box is not None:
         items.append(f'<li><a href="#{box.ident}">calibrate</a></li>')
+    machines = [(f, f"{f.title.lower()}" + (f" {i}" if len(r.groups) > 1 else ""))
+                for i, g in enumerate(r.groups, 1) for f in r.group_figures.get(g.key, ())]
     for s in sections:
         items.append(f'<li><a href="#{escape(s.ident)}">{escape(s.nav)}</a></li>')
-        items += [f'<li class="fig"><a href="#{escape(f.id)}">{escape(f.nav)} figure</a></li>'
-                  for f in figures if f.section == s.ident]
+        figs = [(f, f.nav) for f in r.figures if f.section == s.ident]
+        figs += [(f, label) for f, label in machines if f.section == s.ident]
+        items += [f'<li class="fig"><a href="#{escape(f.id)}">{escape(label)} figure</a></li>'
+                  for f, label in figs]
     items.append('<li><a href="#files">files</a></li>')
     return '<nav aria-label="sections"><ul>' + "".join(items) + "</ul></nav>"
 
@@ -270,7 +275,7 @@ def render(r: Report, files: dict[str, str] | None = None) -> str:
         f"<code>{escape(p.scenario_file)}</code>; {escape(mc)}; horizon {escape(p.months[0])} "
         f"to {escape(p.months[-1])}, monthly. Results <code>{escape(str(r.results_dir))}</code>."
         "</p>",
-        _nav(sections, r.figures, box),
+        _nav(sections, r, box),
     ]
     if box is not None:
         body += _blocks([box], files)
