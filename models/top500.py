@@ -1,11 +1,9 @@
-"""World-leading check: the TOP500 #1 and #10 Rmax trend and where a system would rank.
+"""World-leading check: the TOP500 history and where a system would rank against it.
 
-The trend is an ordinary least-squares fit of log10(Rmax) against the list
-date, with a Student-t prediction interval (so the band widens away from the
-data and with few points). A projected system's HPL-equivalent Rmax is placed
-against the trend per year: above the #1 trend, within the top 10, or below.
-The back-test fits the #1 series up to a year and scores the projection of
-the years after it against what the lists showed.
+The history's rows (with their sources) are read here; the trend of the #1 and
+#10 series, its band and its back-test are ``models.worldrank``'s (one trend
+method everywhere). A projected system's HPL-equivalent Rmax is placed against
+the trends per year: above the #1 trend, within the top 10, or below.
 """
 
 from __future__ import annotations
@@ -14,16 +12,17 @@ import csv
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from models import timeaxis
 from models.errors import ScenarioError
 
+if TYPE_CHECKING:
+    from models import worldrank
+
 HISTORY = Path(__file__).with_name("data") / "top500.csv"
-#: the interval the trend reports: P10..P90
-LOW_Q, HIGH_Q = 0.10, 0.90
 #: how a data row's value was checked (the ``verified`` column of the data files)
 VERIFIED = ("checked", "reference", "recalled")
 
@@ -125,67 +124,6 @@ def load_history(path: str | Path = HISTORY) -> list[Point]:
 
 
 @dataclass(frozen=True)
-class Trend:
-    """log10(Rmax PF) = intercept + slope * (year - tbar), with residual spread."""
-
-    rank: int
-    n: int
-    slope: float  # log10 per year
-    intercept: float  # log10 PF at tbar
-    tbar: float
-    sxx: float
-    resid_sd: float
-    first_year: float
-    last_year: float
-
-    @property
-    def growth_per_year(self) -> float:
-        return 10.0 ** self.slope
-
-    def _se(self, year: float) -> float:
-        return self.resid_sd * math.sqrt(1 + 1 / self.n + (year - self.tbar) ** 2 / self.sxx)
-
-    def predict(self, year: float) -> tuple[float, float, float]:
-        """(P10, P50, P90) of the series' Rmax in PF at a decimal year."""
-        from scipy.special import stdtrit
-
-        mu = self.intercept + self.slope * (year - self.tbar)
-        z = float(stdtrit(self.n - 2, HIGH_Q))
-        se = self._se(year)
-        return 10 ** (mu - z * se), 10 ** mu, 10 ** (mu + z * se)
-
-    def prob_below(self, rmax_pf: np.ndarray, year: float) -> np.ndarray:
-        """P(series value at ``year`` < each given Rmax), from the prediction distribution."""
-        from scipy.special import stdtr
-
-        mu = self.intercept + self.slope * (year - self.tbar)
-        x = np.log10(np.maximum(np.asarray(rmax_pf, dtype=float), 1e-12))
-        return stdtr(self.n - 2, (x - mu) / self._se(year))
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["growth_per_year"] = self.growth_per_year
-        return d
-
-
-def fit(points: list[Point], rank: int, from_year: float = -math.inf,
-        to_year: float = math.inf) -> Trend:
-    sel = [p for p in points if p.rank == rank and from_year <= p.year < to_year + 1]
-    if len(sel) < 3:
-        raise ScenarioError(str(HISTORY), f"rank {rank}",
-                            f"has {len(sel)} lists in {from_year:g}..{to_year:g}; a trend needs 3")
-    t = np.array([p.year for p in sel])
-    y = np.log10([p.rmax_pf for p in sel])
-    tbar = float(t.mean())
-    sxx = float(((t - tbar) ** 2).sum())
-    slope = float(((t - tbar) * (y - y.mean())).sum() / sxx)
-    intercept = float(y.mean())
-    resid = y - (intercept + slope * (t - tbar))
-    sd = float(math.sqrt((resid ** 2).sum() / (len(sel) - 2)))
-    return Trend(rank, len(sel), slope, intercept, tbar, sxx, sd, float(t.min()), float(t.max()))
-
-
-@dataclass(frozen=True)
 class BacktestRow:
     list: str
     actual_pf: float
@@ -221,25 +159,6 @@ class Backtest:
         return d
 
 
-def backtest(points: list[Point], rank: int = 1, from_year: int = 2010, fit_to: int = 2019,
-             test_to: int = 2025) -> Backtest:
-    trend = fit(points, rank, from_year, fit_to)
-    rows = []
-    for p in points:
-        if p.rank != rank or not fit_to < timeaxis.year_of(p.month) <= test_to:
-            continue
-        lo, mid, hi = trend.predict(p.year)
-        rows.append(BacktestRow(timeaxis.fmt(p.month), p.rmax_pf, mid, lo, hi, p.rmax_pf / mid,
-                                lo <= p.rmax_pf <= hi))
-    if not rows:
-        raise ScenarioError(str(HISTORY), f"rank {rank}",
-                            f"has no lists in {fit_to + 1}..{test_to}")
-    ratios = np.array([r.ratio for r in rows])
-    return Backtest(rank, f"{from_year}-{fit_to}", f"{fit_to + 1}-{test_to}", trend.growth_per_year,
-                    tuple(rows), float(np.median(np.abs(ratios - 1)) * 100),
-                    float(np.mean(np.log10(ratios))), float(np.mean([r.inside for r in rows])))
-
-
 @dataclass(frozen=True)
 class YearRank:
     year: int
@@ -257,7 +176,7 @@ class YearRank:
 PROB_POINTS = 1000
 
 
-def rank_by_year(trend1: Trend, trend10: Trend, years: list[int],
+def rank_by_year(trend1: worldrank.Trend, trend10: worldrank.Trend, years: list[int],
                  samples: np.ndarray) -> list[YearRank]:
     """Rank band per year for a system's Rmax samples at each year end: (years, samples).
 

@@ -376,7 +376,7 @@ class Method:
 
 #: the method world rank uses; chosen by ``backtest_windows`` on the shipped data
 CHOSEN = Method("recent-6y line + growth drift + calibrated band")
-#: the method the TOP500 check used before (models/top500.fit from 2010, normal band)
+#: the plain method: one line from 2010 with its prediction band only (the back-test baseline)
 BASELINE = Method("line from 2010, prediction band only", window_years=None, from_year=2010.0,
                   drift=False, calibrate=False, floor=False)
 

@@ -1,12 +1,12 @@
-"""TOP500 history, trend fit, back-test and rank bands."""
+"""TOP500 history and rank bands (the trend itself: models.worldrank)."""
 
-import math
 
 import numpy as np
 import pytest
 
-from models import timeaxis
-from models.top500 import VERIFIED, Point, backtest, fit, load_history, rank_by_year
+from models import timeaxis, worldrank
+from models.top500 import VERIFIED, load_history, rank_by_year
+from models.worldrank import Entry
 
 
 def test_history_has_sources():
@@ -20,36 +20,23 @@ def test_history_has_sources():
     assert min(top) == "1993-06" and len(top) == 66  # every list since the first
 
 
-def test_fit_recovers_an_exact_exponential():
-    pts = [Point(timeaxis.month(y, 6), 1, 10.0 * 1.5 ** (y - 2010), "x", "s", "checked")
-           for y in range(2010, 2020)]
-    t = fit(pts, 1)
+def test_the_trend_recovers_an_exact_exponential_and_widens_away_from_data():
+    """The one trend method (models.worldrank), with the plain prediction band."""
+    entries = [Entry(timeaxis.month(y, 6), 1, 10.0 * 1.5 ** (y - 2010))
+               for y in range(2010, 2020)]
+    t = worldrank.fit_trend("top500", 1, method=worldrank.BASELINE, entries=entries)
     assert t.growth_per_year == pytest.approx(1.5, rel=1e-12)
     assert t.resid_sd == pytest.approx(0.0, abs=1e-12)
-    lo, mid, hi = t.predict(timeaxis.decimal_year(timeaxis.month(2022, 6)))
+    mid = t.predict(timeaxis.decimal_year(timeaxis.month(2022, 6)))[1]
     assert mid == pytest.approx(10 * 1.5**12, rel=1e-9)
-    assert lo == pytest.approx(mid) and hi == pytest.approx(mid)
-
-
-def test_prediction_interval_widens_away_from_data():
-    t = fit(load_history(), 1, 2010)
-    lo1, _, hi1 = t.predict(2020.0)
-    lo2, _, hi2 = t.predict(2035.0)
+    real = worldrank.fit_trend("top500", 1, method=worldrank.BASELINE)
+    lo1, _, hi1 = real.predict(2020.0)
+    lo2, _, hi2 = real.predict(2035.0)
     assert hi2 / lo2 > hi1 / lo1 > 1
 
 
-def test_backtest_reports_its_error():
-    bt = backtest(load_history(), rank=1, from_year=2010, fit_to=2019, test_to=2025)
-    assert bt.test_years == "2020-2025"
-    assert [r.list for r in bt.rows][:2] == ["2020-06", "2020-11"]
-    assert all(math.isclose(r.ratio, r.actual_pf / r.predicted_pf) for r in bt.rows)
-    assert 0 <= bt.coverage <= 1 and bt.median_abs_error_pct > 0
-    assert "median error" in bt.summary()
-
-
 def test_rank_band():
-    pts = load_history()
-    t1, t10 = fit(pts, 1, 2010), fit(pts, 10, 2010)
+    t1, t10 = worldrank.fit_trend("top500", 1), worldrank.fit_trend("top500", 10)
     huge = np.full((1, 100), 1e7)
     small = np.full((1, 100), 1.0)
     assert rank_by_year(t1, t10, [2027], huge)[0].band == "#1 class"
