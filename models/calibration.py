@@ -19,7 +19,7 @@ Records tie to the catalogue through their node-type tag (the site config's
   memory.stream.triad (GB/s per node) -> catalogue.<type>.stream_triad
   storage.easy.write (MiB/s per node) -> catalogue.<type>.storage_write
   compute.* RAPL W per node           -> catalogue.<type>.power (the node's own figure):
-  (params.energy.watts / nodes)           the largest per-kernel median x the platform
+  (params.energy.watts / nodes)           the largest per-kernel median x the wall
                                           factor (models/power.py); only when the
                                           type's FP64 peak is within 0.5-2x the
                                           measured machine's (the watts then cover the
@@ -324,7 +324,7 @@ def _power(sc: Scenario, catalogue: dict[str, NodeType], nt: str, rows: Any,
     metered = (load[load["node_watts"].astype(float) > 0] if "node_watts" in load
                else load.iloc[:0])
     power = node_power(zip(metered["name"].astype(str), metered.get("node_watts", []),
-                           strict=True))
+                           strict=True), sc.facility.rapl_wall_factor)
     if power is None:
         notes.append(f"{nt}: catalogue power kept: no compute record carries RAPL watts "
                      "(unavailable on this machine, or not measured)")
@@ -350,7 +350,7 @@ def _power(sc: Scenario, catalogue: dict[str, NodeType], nt: str, rows: Any,
         return None
     parts = parts_total(catalogue, nt, "power")
     if parts is not None and parts > power.watts:
-        notes.append(f"{measured}, {power.watts:,.0f} W with the platform factor, below what "
+        notes.append(f"{measured}, {power.watts:,.0f} W with the wall factor, below what "
                      f"its parts draw ({parts:,.0f} W): a node's power includes its parts; "
                      "catalogue power kept")
         return None

@@ -31,6 +31,7 @@ from models.distributions import (
     bounds,
 )
 from models.errors import ScenarioError, did_you_mean
+from models.power import PLATFORM_FACTOR
 from models.schema import (
     COMPUTE_FIGURES,
     LEVER_ACTIONS,
@@ -529,7 +530,8 @@ def _storage(r: Reader, data: Any, start: int,
 
 def _facility(r: Reader, data: Any, start: int, end: int) -> Facility:
     path = "facility"
-    tbl = r.table(data, path, ("power_envelope", "pue", "power_policy", *PROVENANCE_KEYS))
+    tbl = r.table(data, path, ("power_envelope", "pue", "power_policy", "rapl_wall_factor",
+                               *PROVENANCE_KEYS))
     steps: list[tuple[int, float]] = []
     env = tbl.get("power_envelope")
     if isinstance(env, str):
@@ -559,7 +561,9 @@ def _facility(r: Reader, data: Any, start: int, end: int) -> Facility:
     if policy not in POWER_POLICIES:
         r.fail(_join(path, "power_policy"), f"must be one of {', '.join(POWER_POLICIES)}, got "
                                             f"{policy!r}")
-    return Facility(tuple(steps), pue, policy, r.provenance(tbl, path))
+    wall = r.number(tbl, path, "rapl_wall_factor", default=PLATFORM_FACTOR, low=1.0, high=3.0,
+                    what="wall power over RAPL power")
+    return Facility(tuple(steps), pue, policy, wall, r.provenance(tbl, path))
 
 
 def _scope(r: Reader, tbl: Mapping[str, Any], path: str, systems: set[str]) -> tuple[str, ...]:

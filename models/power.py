@@ -2,10 +2,11 @@
 
 RAPL counts the CPU packages and DRAM only; fans, NICs, voltage regulators and
 PSU losses add roughly 10-30 % at the wall. So a node's power is the measured
-RAPL W per node x ``PLATFORM_FACTOR`` (1.2, the middle of that range: a labelled
-assumption). Power is judged under HPL load, as TOP500 does: the node's figure is
-the heaviest measured compute kernel, the largest of the per-kernel medians of
-RAPL W per node (the median, so one noisy run does not set it).
+RAPL W per node x a wall factor: the scenario's ``[facility] rapl_wall_factor``,
+else ``PLATFORM_FACTOR`` (1.2, the middle of that range: a labelled assumption).
+Power is judged under HPL load, as TOP500 does: the node's figure is the heaviest
+measured compute kernel, the largest of the per-kernel medians of RAPL W per node
+(the median, so one noisy run does not set it).
 """
 
 from __future__ import annotations
@@ -30,16 +31,19 @@ class NodePower:
     kernel: str  # the record name whose median set the figure
     samples: tuple[float, ...]  # that kernel's RAPL W per node, one per record
     rapl_w: float  # their median, W per node
+    factor: float = PLATFORM_FACTOR  # whole node at the wall / RAPL
 
     @property
     def watts(self) -> float:
-        """Whole-node W (RAPL x the platform factor)."""
-        return self.rapl_w * PLATFORM_FACTOR
+        """Whole-node W (RAPL x the wall factor)."""
+        return self.rapl_w * self.factor
 
     def scaled(self) -> str:
         """How the whole-node W follows from the RAPL figure, naming the factor."""
-        return (f"x {PLATFORM_FACTOR:g} platform factor = {self.watts:,.0f} W per node (the "
-                f"heaviest compute kernel measured; the factor is an assumption: {FACTOR_WHY})")
+        why = (f"an assumption: {FACTOR_WHY}" if self.factor == PLATFORM_FACTOR else
+               "the scenario's [facility] rapl_wall_factor")
+        return (f"x {self.factor:g} wall factor = {self.watts:,.0f} W per node (the "
+                f"heaviest compute kernel measured; the factor is {why})")
 
     def statement(self) -> str:
         """One line: the RAPL figure, its kernel and records, the factor and the result."""
@@ -47,7 +51,8 @@ class NodePower:
                 f"{len(self.samples)} record(s)) {self.scaled()}")
 
 
-def node_power(samples: Iterable[tuple[str, float]]) -> NodePower | None:
+def node_power(samples: Iterable[tuple[str, float]], factor: float = PLATFORM_FACTOR
+               ) -> NodePower | None:
     """The node's power from (record name, RAPL W per node) pairs; compute kernels only.
 
     None when no compute record carries watts.
@@ -60,4 +65,4 @@ def node_power(samples: Iterable[tuple[str, float]]) -> NodePower | None:
         return None
     medians = {name: statistics.median(ws) for name, ws in by_kernel.items()}
     kernel = max(sorted(medians), key=lambda n: medians[n])  # ties: the first by name
-    return NodePower(kernel, tuple(by_kernel[kernel]), medians[kernel])
+    return NodePower(kernel, tuple(by_kernel[kernel]), medians[kernel], factor)

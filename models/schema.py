@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from models.distributions import Distribution, Fixed, Triangular
+from models.power import PLATFORM_FACTOR
 from models.units import Quantity
 
 #: peak figures a catalogue entry may give (dense unless the name says sparse), in TF
@@ -174,6 +175,8 @@ class Facility:
     #: "flag": report only; "shed": whole partitions switched off, least GFLOP/s per W first;
     #: "prorata": every system scaled by envelope / power (the old "cap")
     power_policy: str = "flag"
+    #: a node's wall power over its RAPL (packages + DRAM) power, for measured watts
+    rapl_wall_factor: float = PLATFORM_FACTOR
     provenance: Provenance = BUILTIN
 
 

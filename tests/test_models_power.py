@@ -3,7 +3,7 @@
 Hand-computed case (tests/fixtures/models/small.toml, cpu_node: 1 TF FP64, 500 W):
 compute.peak.fp64 on one node at 250 W RAPL and compute.hpl.fp64 on two nodes at
 600 W RAPL (300 W per node). The per-kernel medians are 250 and 300 W; the
-heaviest, 300 W, x the platform factor 1.2 = 360 W per node. The machine's FP64
+heaviest, 300 W, x the wall factor 1.2 = 360 W per node. The machine's FP64
 peak (1000 GFLOP/s per node, 1 TF) matches the type's (ratio 1), so it is applied.
 The 1000 cpu_nodes in service in 2026-06 then draw 1000 x 360 W = 0.36 MW of IT
 power, 0.45 MW at the facility with PUE 1.25 (0.625 MW with the assumed 500 W).
@@ -69,7 +69,7 @@ def test_rule_takes_the_heaviest_kernel_median_times_the_factor():
     assert power.watts == pytest.approx(300.0 * PLATFORM_FACTOR) == pytest.approx(360.0)
     text = power.statement()
     assert "RAPL 300 W per node during compute.hpl.fp64 (median of 3 record(s))" in text
-    assert "x 1.2 platform factor = 360 W per node" in text and "assumption" in text
+    assert "x 1.2 wall factor = 360 W per node" in text and "assumption" in text
     assert node_power([("memory.stream.triad", 900.0)]) is None
     assert node_power([]) is None
 
@@ -101,7 +101,7 @@ def test_hand_computed_power_calibrates_and_projects(tmp_path: Path):
     change = {c.key: c for c in report.changes}["catalogue.cpu_node.power"]
     assert (change.old, change.new) == ("500 W", "360 W")
     for text in ("compute.hpl.fp64: 1 ok record(s), RAPL W per node 300 (runs r2)",
-                 "x 1.2 platform factor = 360 W per node", "assumption"):
+                 "x 1.2 wall factor = 360 W per node", "assumption"):
         assert text in change.evidence, text
     fig = new.catalogue["cpu_node"].figures["power"]
     assert (fig.value, fig.unit, fig.provenance.kind) == (pytest.approx(360.0), "W", "measured")
@@ -117,6 +117,22 @@ def test_hand_computed_power_calibrates_and_projects(tmp_path: Path):
     assert after.deterministic["power_mw"][i] == pytest.approx(1000 * 360 / 1e6 * 1.25)
     assert "catalogue.cpu_node.power = 360 W" in {s.item for s in after.sources
                                                    if s.kind == "measured"}
+
+
+def test_the_scenario_sets_the_wall_factor(tmp_path: Path):
+    """A site that metered its nodes at the wall: 300 W RAPL x 1.1 = 330 W, named as the
+    scenario's figure rather than the assumption."""
+    import dataclasses
+
+    Store(tmp_path).write(HAND)
+    sc = load_scenario(FIXTURES / "small.toml")
+    sc = sc.replace(facility=dataclasses.replace(sc.facility, rapl_wall_factor=1.1))
+    _, report = calibrate(sc, load_results(tmp_path)[0])
+    change = {c.key: c for c in report.changes}["catalogue.cpu_node.power"]
+    assert change.new == "330 W"
+    assert "x 1.1 wall factor = 330 W per node" in change.evidence
+    assert "the scenario's [facility] rapl_wall_factor" in change.evidence
+    assert "assumption" not in change.evidence
 
 
 def test_peak_out_of_range_is_not_applied():
@@ -151,7 +167,7 @@ def test_power_below_the_parts_is_not_applied():
     new, report = calibrate(sc, frame)
     assert "catalogue.gpu_node.power" not in report.keys
     assert new.catalogue["gpu_node"].figures["power"].text == "5000 W"
-    assert any("gpu_node: RAPL measured 2,000 W per node, 2,400 W with the platform factor, "
+    assert any("gpu_node: RAPL measured 2,000 W per node, 2,400 W with the wall factor, "
                "below what its parts draw (4,000 W)" in n for n in report.notes)
     # above the parts it is the whole node's figure
     frame = pd.DataFrame([row("compute.mxp.fp32", 5000.0, fp64=200_000.0, tag="gpu_node")])
@@ -169,4 +185,4 @@ def test_report_lists_the_power_change(tmp_path: Path):
     r = report.build(tmp_path, str(FIXTURES / "small.toml"), samples=0)
     rows = {row[0]: row for row in tables.calibration(r.projection).rows}
     assert rows["catalogue.cpu_node.power"][1:3] == ["500 W", "360 W"]
-    assert "x 1.2 platform factor" in rows["catalogue.cpu_node.power"][3]
+    assert "x 1.2 wall factor" in rows["catalogue.cpu_node.power"][3]

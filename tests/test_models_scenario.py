@@ -219,6 +219,17 @@ def test_slip_only_on_planned():
     assert error(data).key == "systems.old.partitions.cpu.slip_years"
 
 
+def test_rapl_wall_factor_is_a_checked_facility_input():
+    assert parse_scenario(small(), "s.toml").facility.rapl_wall_factor == 1.2  # the default
+    data = small()
+    data["facility"]["rapl_wall_factor"] = 1.35
+    assert parse_scenario(data, "s.toml").facility.rapl_wall_factor == 1.35
+    for bad in (0.8, 4, "1.2", True):
+        data["facility"]["rapl_wall_factor"] = bad
+        e = error(data)
+        assert e.key == "facility.rapl_wall_factor", (bad, str(e))
+
+
 def test_wrong_types_are_named():
     for path, value in [(("scenario", "name"), 3), (("definitions", "include_fp8"), "yes"),
                         (("facility", "power_policy"), "throttle"), (("phases", "gpu_1"), 3),

@@ -96,10 +96,10 @@ def test_measured_watts_replace_the_assumption(built):
     g = measured.group(node_records("rapl", 2, NODE, energy={"watts": 250.0, "joules": 500.0,
                                                              "seconds": 2.0}))[0]
     peak = whatif.rows(g, r.projection.targets, PUE)[0]
-    # the projection's rule (models/power.py): RAPL 250 W x the 1.2 platform factor
+    # the projection's rule (models/power.py): RAPL 250 W x the 1.2 wall factor
     assert peak.watts_per_node == pytest.approx(300.0)
     for text in ("W per node: RAPL 250 W per node during compute.", "(median of 1 record(s))",
-                 "x 1.2 platform factor = 300 W per node", "the factor is an assumption"):
+                 "x 1.2 wall factor = 300 W per node", "the factor is an assumption"):
         assert text in peak.provenance, text
     assert peak.mw(peak.nodes[1]) == pytest.approx(5e6 * 300 * PUE / 1e6)  # 1,950 MW
     off = measured.group(node_records("vm", 3, NODE, energy={"unavailable": "not root"}))[0]

@@ -14,7 +14,7 @@ node count whose predicted aggregate rate reaches the threshold, found by
 bisection (the rate grows with N): at the P50 rate, and at the P90 and P10 rates
 for the range. Beyond NODE_CAP nodes the target is not reachable with this node.
 MW = N x W per node x PUE / 10^6 and cost = N x cost per node, with the watts
-from RAPL x the platform factor where a record carries them (models/power.py, the
+from RAPL x the wall factor where a record carries them (models/power.py, the
 rule calibration sets a node type's power by, so the two agree) and the cost
 always an assumption.
 """
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from hpcplan.report import measured
-from models.power import LOAD_PREFIX, node_power
+from models.power import LOAD_PREFIX, PLATFORM_FACTOR, node_power
 
 if TYPE_CHECKING:
     from bench.records import Record
@@ -117,7 +117,8 @@ def whatif(r: Report) -> WhatIf | None:
     if g is None:
         return None
     pue = float(r.scenario.facility.pue.point())
-    found = tuple(rows(g, r.projection.targets, pue, r.scalings.get(g.key, [])))
+    found = tuple(rows(g, r.projection.targets, pue, r.scalings.get(g.key, []),
+                       wall_factor=r.scenario.facility.rapl_wall_factor))
     return WhatIf(g.label, g.key, found) if found else None
 
 
@@ -128,10 +129,12 @@ def candidate(groups: Sequence[MachineGroup]) -> MachineGroup | None:
 
 
 def rows(g: MachineGroup, targets: Sequence[TargetResult], pue: float,
-         scalings: Sequence[Scaling] | None = None) -> list[WhatIfRow]:
+         scalings: Sequence[Scaling] | None = None, *,
+         wall_factor: float = PLATFORM_FACTOR) -> list[WhatIfRow]:
     """Per compute target, each metric it is read by (the plan's first), once per metric;
-    ``scalings``: the group's, when already fitted (``Report.scalings``)."""
-    watts, watts_text = watts_per_node(g)
+    ``scalings``: the group's, when already fitted (``Report.scalings``); ``wall_factor``:
+    the scenario's wall power over RAPL power."""
+    watts, watts_text = watts_per_node(g, wall_factor)
     fits = {s.name: s.fit for s in (measured.scaling(g) if scalings is None else scalings)
             if s.fit is not None}
     assumptions = (f"W per node: {watts_text}; PUE {pue:.2f} (the scenario's point value); "
@@ -229,12 +232,13 @@ def _sustained(g: MachineGroup, metric: str) -> tuple[Record | None, str]:
     return None, "no validated compute.mxp.* or compute.hpl.fp64 record on this machine"
 
 
-def watts_per_node(g: MachineGroup) -> tuple[float, str]:
+def watts_per_node(g: MachineGroup, factor: float = PLATFORM_FACTOR) -> tuple[float, str]:
     """W per node by the rule the calibrated projection uses (models/power.py: the heaviest
-    compute kernel's median RAPL W per node x the platform factor), over the machine's ok
+    compute kernel's median RAPL W per node x the wall factor), over the machine's ok
     records; else ASSUMED_WATTS_PER_NODE, labelled an assumption with the reason."""
     ok = [rec for rec in g.records if rec.status == "ok"]
-    power = node_power((rec.name, w) for rec in ok if (w := rec.node_watts) is not None)
+    power = node_power(((rec.name, w) for rec in ok if (w := rec.node_watts) is not None),
+                       factor)
     if power is not None:
         return power.watts, power.statement()
     reasons = [e["unavailable"] for rec in ok if rec.name.startswith(LOAD_PREFIX)
