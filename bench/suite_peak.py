@@ -162,7 +162,7 @@ def choose_variant(ctx: Context, precision: str, threads: int) -> tuple[Any, dic
     from kernels import flops
 
     cpu = ctx.machine.cpu
-    itemsize = 8 if precision == "fp64" else 4
+    itemsize = flops.itemsize(precision)
     candidates = flops.candidates(sysinfo.vector_bits(cpu), itemsize, sysinfo.registers(cpu))
     forced = ctx.options.get("peak_variant")
     if forced:
@@ -315,7 +315,7 @@ def _peak_rate(ctx: Context, precision: str) -> list[Record]:
     if not wall_ok or share < QUIET_CPU_SHARE or spread > NOISY_SPREAD:
         notes.append(f"noisy: CPU share down to {100 * share:.0f}%, spread {spread:.2f}x; "
                      "best repetition kept")
-    itemsize = 8 if precision == "fp64" else 4
+    itemsize = flops.itemsize(precision)
     return [to_record(
         ctx, name, "GFLOP/s", m, statistic="max",
         params={"precision": precision, "threads_per_rank": threads,
@@ -367,7 +367,7 @@ def _ci_peak(env: CIEnv, precision: str) -> CIRun:
     from kernels import flops
 
     cpu = env.machine.cpu
-    itemsize = 8 if precision == "fp64" else 4
+    itemsize = flops.itemsize(precision)
     variant = flops.default_variant(sysinfo.vector_bits(cpu), itemsize, sysinfo.registers(cpu))
     flops.compile_kernel(precision, variant)
     tol = flops.tolerance(precision)
@@ -405,26 +405,37 @@ def peak_fp32(ctx: Context) -> list[Record]:
 
 
 @benchmark(suites=("quick", "peak"), records=("compute.peak.fp16", "compute.peak.bf16"),
-           order=12, description="peak FP16 and BF16 FLOP/s, or why they cannot be measured",
-           kernel_version=KERNEL_VERSION, outcomes=("probed_at",))
+           order=12, description="peak FP16 FLOP/s where the CPU has native FP16 vectors; "
+           "BF16 (and FP16 elsewhere): why it cannot be measured",
+           kernel_version=KERNEL_VERSION, params=PARAMS, outcomes=(*OUTCOMES, "probed_at"))
 def peak_low_precision(ctx: Context) -> list[Record]:
-    """FP16 and BF16: reported as unavailable unless Numba can execute them natively.
+    """FP16 by the same FMA chains as FP32 where the generated code is native half precision
+    (AVX512-FP16, Arm FP16); otherwise, and for BF16, a record saying why not.
 
-    Numba has no half-precision or bfloat16 arithmetic on CPUs, so a rate would be
-    an emulation through FP32, which is not the hardware's capability.
+    BF16 on CPUs is a dot product into FP32 (AVX512-BF16's vdpbf16ps, AMX tiles), not an
+    FMA: it needs its own kernel, and an FP32 emulation is not the hardware's rate.
     """
+    from kernels import flops
+
+    native = sysinfo.native_precisions(ctx.machine.cpu)
+    # every rank must take the same branch: the FP16 kernel is collective
+    fp16 = all(ctx.comm.allgather("fp16" in native and flops.native_fp16()))
+    out = _peak_rate(ctx, "fp16") if fp16 else []
     if not ctx.is_root:
         return []
-    out = []
-    native = sysinfo.native_precisions(ctx.machine.cpu)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    reasons = {"bf16": ("the CPU has {}: BF16 there is a dot product into FP32, not an FMA, "
+                        "and has no peak kernel yet; an FP32 emulation is not reported as peak")}
+    if not fp16:
+        reasons["fp16"] = ("the CPU has {}, but the code generated here has no native FP16 "
+                           "vector arithmetic (NUMBA_CPU_NAME or NUMBA_CPU_FEATURES without "
+                           "avx512fp16/fullfp16, or a rank without it); an FP32 emulation is "
+                           "not reported as peak")
     for precision in ("fp16", "bf16"):
-        if precision in native:
-            reason = (f"the CPU has {native[precision]}, but Numba cannot generate native "
-                      f"{precision.upper()} arithmetic on CPUs; an FP32 emulation is not reported "
-                      "as peak")
-        else:
-            reason = f"no native {precision.upper()} arithmetic on this CPU"
+        if precision not in reasons:
+            continue
+        reason = (reasons[precision].format(native[precision]) if precision in native else
+                  f"no native {precision.upper()} arithmetic on this CPU")
         out.append(ctx.unavailable(f"compute.peak.{precision}", "GFLOP/s", reason,
-                                   precision=precision,
-                                   probed_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())))
+                                   precision=precision, probed_at=stamp))
     return out

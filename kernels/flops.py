@@ -17,6 +17,13 @@ the loop vectoriser take over, which is why the width tuned on an AVX-512 Xeon
 (128) reached BLAS while an AVX2 EPYC (32) reached 13% of it. Which variant is
 fastest on a host is found by a short sweep over ``candidates`` (bench layer).
 
+FP16 runs the same chains as ``<N x half>`` vectors where the CPU executes half
+precision natively (``native_fp16``: AVX512-FP16, or Arm's FP16 arithmetic):
+Numba has no float16 scalars on CPUs, so the arrays travel as their raw 16-bit
+patterns and ``b``, ``c`` as float32, truncated (exactly: 0.75 and 0.25) inside
+the kernel. Where the CPU lacks it, LLVM would emulate half precision through
+FP32, which is not the hardware's rate, so the kernel refuses to run.
+
 No fast-math flag is involved: ``llvm.fma`` is the fused operation itself, and
 nothing may reassociate a chain away. Threads are Python threads running a
 ``nogil`` kernel, one per usable core, started together at a barrier.
@@ -39,7 +46,9 @@ import kernels.jit  # noqa: F401  (must precede the first compilation)
 from kernels.errors import UserError
 from kernels.threads import on_threads
 
-DTYPES = {"fp64": np.float64, "fp32": np.float32}
+DTYPES = {"fp64": np.float64, "fp32": np.float32, "fp16": np.float16}
+#: LLVM target features that make half-precision vector FMAs native instructions.
+FP16_FEATURES = ("+avx512fp16", "+fullfp16")
 #: Contraction factor and offset of the recurrence: the chain converges to
 #: c / (1 - b) = 1, so values stay finite for any iteration count.
 B, C = 0.75, 0.25
@@ -104,20 +113,26 @@ def _fma_chains(typingctx: Any, iterations: Any, b: Any, c: Any, x0: Any, out: A
         return None
     if not (isinstance(iterations, types.Integer) and isinstance(b, types.Float) and c == b
             and isinstance(x0, types.Array) and isinstance(out, types.Array)
-            and x0.dtype == b and out.dtype == b):
+            and x0.dtype == out.dtype):
+        return None
+    # FP16: the arrays hold raw 16-bit patterns and b, c come as float32 (see above)
+    half = x0.dtype == types.uint16 and b == types.float32
+    if not (half or x0.dtype == b):
         return None
     nl, nc = lanes.literal_value, chains.literal_value
     sig = types.none(iterations, b, c, x0, out, lanes, chains)
 
     def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
         count, bv, cv, x0v, outv = args[:5]
-        elem = context.get_value_type(signature.args[1])
+        elem = ir.HalfType() if half else context.get_value_type(signature.args[1])
+        if half:
+            bv, cv = builder.fptrunc(bv, elem), builder.fptrunc(cv, elem)
         vty = ir.VectorType(elem, nl)
-        suffix = "f64" if isinstance(elem, ir.DoubleType) else "f32"
+        suffix = {ir.DoubleType: "f64", ir.FloatType: "f32", ir.HalfType: "f16"}[type(elem)]
         fma = cgutils.get_or_insert_function(
             builder.module, ir.FunctionType(vty, [vty, vty, vty]), f"llvm.fma.v{nl}{suffix}")
         i64 = ir.IntType(64)
-        align = signature.args[1].bitwidth // 8
+        align = 2 if half else signature.args[1].bitwidth // 8
 
         def vectors(arrty: Any, value: Any) -> Any:
             arr = cgutils.create_struct_proxy(arrty)(context, builder, value=value)
@@ -211,8 +226,25 @@ def flop_count(threads: int, width: int, iterations: int) -> int:
 
 
 def tolerance(precision: str) -> float:
-    """Relative error allowed against the closed form: a few hundred ulps of the dtype."""
-    return 256 * float(np.finfo(DTYPES[precision]).eps)
+    """Relative error allowed against the closed form: a few hundred ulps of FP64/FP32; for
+    FP16, whose chains settle within an ulp or two of the fixed point 1, sixteen."""
+    ulps = 16 if precision == "fp16" else 256
+    return ulps * float(np.finfo(DTYPES[precision]).eps)
+
+
+def itemsize(precision: str) -> int:
+    """Bytes per element: sizes the vector lanes of a variant."""
+    return int(np.dtype(DTYPES[precision]).itemsize)
+
+
+def native_fp16(features: str | None = None) -> bool:
+    """Whether the code Numba generates here does FP16 arithmetic natively (no emulation)."""
+    if features is None:
+        import llvmlite.binding as llvm
+        from numba.core import config
+
+        features = config.CPU_FEATURES or llvm.get_host_cpu_features().flatten()
+    return any(f in features.split(",") for f in FP16_FEATURES)
 
 
 def run_fma(precision: str, variant: Variant, iterations: int, threads: int) -> FmaRun:
@@ -222,6 +254,10 @@ def run_fma(precision: str, variant: Variant, iterations: int, threads: int) -> 
                         f"available: {', '.join(DTYPES)}")
     if variant.lanes < 1 or variant.chains < 1 or iterations < 1 or threads < 1:
         raise UserError("lanes, chains, iterations and threads must all be at least 1")
+    if precision == "fp16" and not native_fp16():
+        raise UserError("FP16 has no native vector arithmetic in the code generated here "
+                        "(no avx512fp16 or fullfp16 target feature); an emulation through "
+                        "FP32 is not measured as a peak")
     dtype = DTYPES[precision]
     kern = _kernel(variant.lanes, variant.chains)
     width = variant.width
@@ -230,12 +266,13 @@ def run_fma(precision: str, variant: Variant, iterations: int, threads: int) -> 
     starts = [0.0] * threads
     ends = [0.0] * threads
     cpu = [0.0] * threads
-    b, c = dtype(B), dtype(C)
+    b, c = (np.float32(B), np.float32(C)) if precision == "fp16" else (dtype(B), dtype(C))
+    raw = (lambda a: a.view(np.uint16)) if precision == "fp16" else (lambda a: a)
 
     def work(t: int) -> None:
         c0 = time.thread_time()
         starts[t] = time.perf_counter()
-        kern(iterations, b, c, x0, outs[t])
+        kern(iterations, b, c, raw(x0), raw(outs[t]))
         ends[t] = time.perf_counter()
         cpu[t] = time.thread_time() - c0
 

@@ -32,8 +32,8 @@ def test_fma_run_matches_closed_form(precision):
 
 
 def test_fma_rejects_unknown_precision():
-    with pytest.raises(UserError, match="fp16"):
-        flops.run_fma("fp16", flops.Variant(8, 8), 10, 1)
+    with pytest.raises(UserError, match="precision 'bf16' has no native FMA kernel"):
+        flops.run_fma("bf16", flops.Variant(8, 8), 10, 1)
 
 
 def test_stream_byte_counting_by_hand():

@@ -7,9 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from bench import suite_peak, sysinfo
+from bench import runner, suite_peak, sysinfo
 from kernels import clock, flops, threads
 from kernels.errors import UserError
 
@@ -164,3 +165,40 @@ def test_linearity_prefers_best_tries():
     lin = suite_peak.linearity(lambda n: Run(next(slow)), 100)
     assert lin["wall"] == pytest.approx(2.0) and lin["tries"] == 2
 
+
+
+def test_native_fp16_reads_the_target_features():
+    assert flops.native_fp16("+avx512f,+avx512fp16,-prefer-256-bit")
+    assert flops.native_fp16("+neon,+fullfp16")
+    assert not flops.native_fp16("+avx512f,-avx512fp16,+avx512bf16")
+    assert not flops.native_fp16("")
+
+
+def test_fp16_is_refused_where_it_would_be_emulated(monkeypatch):
+    monkeypatch.setattr(flops, "native_fp16", lambda features=None: False)
+    with pytest.raises(UserError, match="no native vector arithmetic"):
+        flops.run_fma("fp16", flops.Variant(8, 8), 10, 1)
+    ctx = runner.make_context(runner.LocalComm(), options={"repeats": 1})
+    (fp16, bf16) = suite_peak.peak_low_precision(ctx)
+    assert fp16.name == "compute.peak.fp16" and fp16.status == "unavailable"
+    assert bf16.name == "compute.peak.bf16" and bf16.status == "unavailable"
+    native = sysinfo.native_precisions(ctx.machine.cpu)
+    if "fp16" in native:
+        assert "no native FP16 vector arithmetic" in fp16.validation["details"]
+    else:
+        assert fp16.validation["details"] == "no native FP16 arithmetic on this CPU"
+
+
+@pytest.mark.skipif(not flops.native_fp16(), reason="no native FP16 vectors on this CPU")
+def test_fp16_chains_follow_the_closed_form_in_half_vectors():
+    """Half precision in <N x half> vectors: the same recurrence, its own tolerance, and a
+    check that would catch a skipped loop (after 3 iterations the values are far from 1)."""
+    lanes = sysinfo.vector_bits(sysinfo.probe().cpu) // 16
+    variant = flops.Variant(lanes, 8)
+    for n in (3, 1000):
+        run = flops.run_fma("fp16", variant, n, 2)
+        assert run.max_rel_error <= flops.tolerance("fp16"), (n, run.max_rel_error)
+        assert run.flops == 2 * 2 * variant.width * n
+    x0 = (np.arange(variant.width) / variant.width).astype(np.float16)
+    assert np.max(np.abs(flops.closed_form(x0, 3) - 1.0)) > 10 * flops.tolerance("fp16")
+    assert flops.itemsize("fp16") == 2 and flops.tolerance("fp16") == 16 * 2.0**-10
