@@ -25,6 +25,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -101,9 +102,9 @@ def write_cache(path: Path, key: str, entry: dict[str, Any]) -> bool:
     return True
 
 
-def _iterations_for(flops: Any, precision: str, variant: Any, threads: int,
-                    seconds: float) -> int:
-    probe = flops.run_fma(precision, variant, 20_000, threads)
+def _iterations_for(run: Callable[[int], Any], seconds: float) -> int:
+    """Iterations for a run of about ``seconds``, from a short probe of ``run``."""
+    probe = run(20_000)
     per_iteration = max(max(probe.thread_cpu_seconds), 1e-7) / 20_000
     return max(1000, int(seconds / per_iteration))
 
@@ -129,7 +130,8 @@ def sweep(ctx: Context, precision: str, candidates: list[Any], threads: int,
     t0 = time.perf_counter()
     for v in candidates:
         flops.compile_kernel(precision, v)
-        n = int(max(ctx.comm.allgather(_iterations_for(flops, precision, v, threads, seconds))))
+        n = int(max(ctx.comm.allgather(_iterations_for(
+            lambda k, v=v: flops.run_fma(precision, v, k, threads), seconds))))
         runs: dict[int, list[Any]] = {n: [], 2 * n: []}
         for size in (n, n, 2 * n, 2 * n):
             ctx.comm.Barrier()
@@ -251,33 +253,86 @@ def clock_notes(peak: sysinfo.Peak, best: float, nodes: int,
     return params, notes
 
 
-def _peak_rate(ctx: Context, precision: str) -> list[Record]:
-    from kernels import clock, flops
+@dataclass(frozen=True)
+class PeakKernel:
+    """What ``_peak_rate`` times: the FMA chains of one variant, or AMX tile products.
+
+    ``run(n)`` returns a run with ``gflops``, ``flops``, ``max_rel_error``, ``cpu_share``,
+    ``thread_seconds`` and ``thread_cpu_seconds`` (kernels.flops.FmaRun, kernels.amx.TileRun).
+    """
+
+    run: Callable[[int], Any]
+    flops: Callable[[int], int]  # exact FLOPs of run(n) on this rank
+    compile: Callable[[], float]
+    tolerance: float
+    label: str  # for the progress line
+    params: dict[str, Any]  # what the record says about the kernel
+    check: Callable[[], Any] | None = None  # a run whose error must also be within tolerance
+
+
+def _fma_kernel(ctx: Context, precision: str, threads: int) -> PeakKernel:
+    from kernels import flops
+
+    variant, chosen = choose_variant(ctx, precision, threads)
+    return PeakKernel(
+        run=lambda n: flops.run_fma(precision, variant, n, threads),
+        flops=lambda n: flops.flop_count(threads, variant.width, n),
+        compile=lambda: flops.compile_kernel(precision, variant),
+        tolerance=flops.tolerance(precision),
+        label=f"{threads} threads x {variant.chains} chains of {variant.lanes} lanes "
+              f"({chosen['source'].split(',')[0]})",
+        params={"variant": variant.label, "lanes": variant.lanes, "chains": variant.chains,
+                "vector_bits": variant.vector_bits(flops.itemsize(precision)),
+                "accumulators": variant.width, "sweep": chosen,
+                "fastmath": "none (llvm.fma intrinsic)", "vector_features": _features()})
+
+
+def _amx_kernel(threads: int) -> PeakKernel:
+    from kernels import amx
+
+    return PeakKernel(
+        run=lambda n: amx.run_tiles(n, threads),
+        flops=lambda n: amx.flop_count(threads, n),
+        compile=amx.compile_kernel,
+        tolerance=0.0,  # exact: every sum is a small integer in FP32
+        label=f"{threads} threads x {amx.ACCUMULATORS} AMX accumulator tiles",
+        params={"variant": "amx", "accumulators": amx.ACCUMULATORS,
+                "tile_flops": amx.TILE_FLOPS, "instruction": "tdpbf16ps",
+                "vector_features": "AMX tiles (inline assembly)"},
+        check=lambda: amx.run_tiles(1000, threads, check=True))
+
+
+def _peak_rate(ctx: Context, precision: str, kernel: PeakKernel | None = None) -> list[Record]:
+    """The peak of ``precision`` by ``kernel`` (default: the FMA chains chosen for this CPU)."""
+    from kernels import clock
 
     name = f"compute.peak.{precision}"
     peak = ctx.machine.peaks.get(precision)
     if peak is None:
         return [ctx.unavailable(name, "GFLOP/s", "no clock or ISA information to bound the rate")]
     threads = ctx.threads()
-    variant, chosen = choose_variant(ctx, precision, threads)
-    ctx.say(f"peak {precision}: {threads} threads x {variant.chains} chains of "
-            f"{variant.lanes} lanes ({chosen['source'].split(',')[0]})")
-    compile_s = compile_time(ctx, lambda: flops.compile_kernel(precision, variant))
+    kernel = kernel or _fma_kernel(ctx, precision, threads)
+    ctx.say(f"peak {precision}: {kernel.label}")
+    compile_s = compile_time(ctx, kernel.compile)
     target_s = float(ctx.options.get("peak_seconds", 0.25))
-    iterations = _iterations_for(flops, precision, variant, threads, target_s)
+    iterations = _iterations_for(kernel.run, target_s)
     iterations = int(max(ctx.comm.allgather(iterations)))
-    tol = flops.tolerance(precision)
+    tol = kernel.tolerance
     shares: list[float] = []
     wrong: list[str] = []
+    if kernel.check is not None:
+        probe = kernel.check()
+        if probe.max_rel_error > tol:
+            wrong.append(f"check run: error {probe.max_rel_error:.2e} > {tol:.2e}")
 
     def once() -> tuple[float, bool, str]:
-        run = flops.run_fma(precision, variant, iterations, threads)
+        run = kernel.run(iterations)
         shares.append(run.cpu_share)
         ok = run.max_rel_error <= tol
         return run.gflops, ok, "" if ok else f"error {run.max_rel_error:.2e} > {tol:.2e}"
 
     def checked(n: int) -> Any:
-        run = flops.run_fma(precision, variant, n, threads)
+        run = kernel.run(n)
         if run.max_rel_error > tol:
             wrong.append(f"error {run.max_rel_error:.2e} > {tol:.2e} at {n} iterations")
         shares.append(run.cpu_share)
@@ -315,19 +370,15 @@ def _peak_rate(ctx: Context, precision: str) -> list[Record]:
     if not wall_ok or share < QUIET_CPU_SHARE or spread > NOISY_SPREAD:
         notes.append(f"noisy: CPU share down to {100 * share:.0f}%, spread {spread:.2f}x; "
                      "best repetition kept")
-    itemsize = flops.itemsize(precision)
     return [to_record(
         ctx, name, "GFLOP/s", m, statistic="max",
-        params={"precision": precision, "threads_per_rank": threads,
-                "variant": variant.label, "lanes": variant.lanes, "chains": variant.chains,
-                "vector_bits": variant.vector_bits(itemsize), "accumulators": variant.width,
-                "sweep": chosen, "iterations": iterations, "flops_per_repetition":
-                flops.flop_count(threads, variant.width, iterations) * ctx.size,
+        params={"precision": precision, "threads_per_rank": threads, **kernel.params,
+                "iterations": iterations,
+                "flops_per_repetition": kernel.flops(iterations) * ctx.size,
                 "theoretical_peak_gflops": round(total_peak, 3),
                 "percent_of_peak": round(100 * best / total_peak, 2), **clock_params,
                 "generous_peak_gflops": round(generous, 3), "peak_formula": peak.formula,
-                "peak_assumptions": list(peak.assumptions),
-                "fastmath": "none (llvm.fma intrinsic)", "vector_features": _features()},
+                "peak_assumptions": list(peak.assumptions)},
         validation={"passed": linear and plausible, "closed_form_tolerance": tol,
                     "linearity_ratio": [round(g[0]["wall"], 3) for g in gathered],
                     "linearity_ratio_cpu_time": [round(g[0]["cpu"], 3) for g in gathered],
@@ -405,32 +456,43 @@ def peak_fp32(ctx: Context) -> list[Record]:
 
 
 @benchmark(suites=("quick", "peak"), records=("compute.peak.fp16", "compute.peak.bf16"),
-           order=12, description="peak FP16 FLOP/s where the CPU has native FP16 vectors; "
-           "BF16 (and FP16 elsewhere): why it cannot be measured",
-           kernel_version=KERNEL_VERSION, params=PARAMS, outcomes=(*OUTCOMES, "probed_at"))
+           order=12, description="peak FP16 FLOP/s (FMA chains, where the CPU has native FP16 "
+           "vectors) and BF16 FLOP/s (AMX tile products, where the CPU has AMX); otherwise why "
+           "not", kernel_version=KERNEL_VERSION, params=PARAMS,
+           outcomes=(*OUTCOMES, "probed_at", "tile_flops"))
 def peak_low_precision(ctx: Context) -> list[Record]:
     """FP16 by the same FMA chains as FP32 where the generated code is native half precision
-    (AVX512-FP16, Arm FP16); otherwise, and for BF16, a record saying why not.
+    (AVX512-FP16, Arm FP16); BF16 by AMX tile products (kernels/amx.py) where Linux lends
+    the tile state; otherwise, for each, a record saying why not.
 
-    BF16 on CPUs is a dot product into FP32 (AVX512-BF16's vdpbf16ps, AMX tiles), not an
-    FMA: it needs its own kernel, and an FP32 emulation is not the hardware's rate.
+    BF16 without AMX is AVX512-BF16's dot product, about half the FP32 FMA rate: not the
+    CPU's BF16 capability, so not reported as its peak; nor is an FP32 emulation.
     """
-    from kernels import flops
+    from kernels import amx, flops
 
     native = sysinfo.native_precisions(ctx.machine.cpu)
-    # every rank must take the same branch: the FP16 kernel is collective
+    # every rank must take the same branch: the kernels are collective
     fp16 = all(ctx.comm.allgather("fp16" in native and flops.native_fp16()))
+    tiles = native.get("bf16") == sysinfo.AMX_BF16 and amx.supported(ctx.machine.cpu.flags)
+    denied = amx.permit() if tiles else None
+    bf16 = all(ctx.comm.allgather(tiles and denied is None))
     out = _peak_rate(ctx, "fp16") if fp16 else []
+    out += _peak_rate(ctx, "bf16", _amx_kernel(ctx.threads())) if bf16 else []
     if not ctx.is_root:
         return []
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    reasons = {"bf16": ("the CPU has {}: BF16 there is a dot product into FP32, not an FMA, "
-                        "and has no peak kernel yet; an FP32 emulation is not reported as peak")}
+    reasons = {}
     if not fp16:
         reasons["fp16"] = ("the CPU has {}, but the code generated here has no native FP16 "
                            "vector arithmetic (NUMBA_CPU_NAME or NUMBA_CPU_FEATURES without "
                            "avx512fp16/fullfp16, or a rank without it); an FP32 emulation is "
                            "not reported as peak")
+    if not bf16:
+        reasons["bf16"] = (f"the CPU has {{}}, but {denied}" if denied else
+                           "the CPU has {}, but not on every rank" if tiles else
+                           "the CPU has {}: a dot product into FP32 at about half the FP32 "
+                           "FMA rate, not the CPU's BF16 capability (that is a matrix engine "
+                           "such as AMX), so not reported as peak")
     for precision in ("fp16", "bf16"):
         if precision not in reasons:
             continue
@@ -438,4 +500,4 @@ def peak_low_precision(ctx: Context) -> list[Record]:
                   f"no native {precision.upper()} arithmetic on this CPU")
         out.append(ctx.unavailable(f"compute.peak.{precision}", "GFLOP/s", reason,
                                    precision=precision, probed_at=stamp))
-    return out
+    return sorted(out, key=lambda r: ("compute.peak.fp16", "compute.peak.bf16").index(r.name))

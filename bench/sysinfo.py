@@ -209,9 +209,17 @@ def native_precisions(cpu: CpuInfo) -> dict[str, str]:
     out = {"fp64": "fma", "fp32": "fma"}
     if "avx512_fp16" in cpu.flags or {"asimdhp", "fphp"} <= cpu.flags:
         out["fp16"] = "avx512_fp16" if cpu.arch == "x86_64" else "asimdhp"
-    if "avx512_bf16" in cpu.flags or "bf16" in cpu.flags:
+    if cpu.arch == "x86_64" and {"amx_tile", "amx_bf16"} <= cpu.flags:
+        out["bf16"] = AMX_BF16  # the matrix engine: far above the vector dot product
+    elif "avx512_bf16" in cpu.flags or "bf16" in cpu.flags:
         out["bf16"] = "avx512_bf16 (dot product)" if cpu.arch == "x86_64" else "bf16"
     return out
+
+
+#: The BF16 family name of Intel AMX, and its rate: one TMUL unit per core completes a
+#: 16x16x32 BF16 tile product (16,384 FLOPs) every 16 cycles (Sapphire Rapids and later).
+AMX_BF16 = "amx_bf16 (tile matrix multiply)"
+AMX_BF16_FLOPS_PER_CYCLE = 1024
 
 
 @dataclass(frozen=True)
@@ -247,6 +255,9 @@ def theoretical_peaks(cpu: CpuInfo, fma_units: int = DEFAULT_FMA_UNITS) -> dict[
     ops_per_fma = 2 if has_fma(cpu) else 1
     out = {}
     for prec, family in native_precisions(cpu).items():
+        if family == AMX_BF16:
+            out[prec] = _amx_peak(cpu, nominal, top)
+            continue
         elem_bits = {"fp64": 64, "fp32": 32, "fp16": 16, "bf16": 16}[prec]
         lanes = path // elem_bits
         per_cycle = lanes * ops_per_fma * fma_units
@@ -264,6 +275,18 @@ def theoretical_peaks(cpu: CpuInfo, fma_units: int = DEFAULT_FMA_UNITS) -> dict[
         out[prec] = Peak(prec, gflops, generous, formula, assumptions, cpu.cores, nominal,
                          per_cycle)
     return out
+
+
+def _amx_peak(cpu: CpuInfo, nominal: float, top: float) -> Peak:
+    """BF16 on AMX: cores x clock x 1024 FLOPs per cycle (one TMUL per core)."""
+    per_cycle = AMX_BF16_FLOPS_PER_CYCLE
+    gflops = cpu.cores * nominal / 1000.0 * per_cycle
+    formula = (f"{cpu.cores} cores x {nominal / 1000:.3f} GHz x {per_cycle} ({AMX_BF16}: a "
+               f"16x16x32 tile product, 16,384 FLOPs, per 16 cycles) = {gflops:.1f} GFLOP/s")
+    assumptions = ("one AMX TMUL unit per core (Intel Sapphire Rapids and later)",
+                   "clock = nominal (base); the AMX frequency licence is not modelled")
+    return Peak("bf16", gflops, cpu.cores * top / 1000.0 * per_cycle, formula, assumptions,
+                cpu.cores, nominal, per_cycle)
 
 
 # --- software and environment ------------------------------------------------

@@ -92,13 +92,16 @@ def test_run_writes_records_and_results_commands(tmp_path):
     by_name = {r["name"]: r for r in recs}
     assert by_name["compute.peak.fp64"]["status"] == "ok"
     assert by_name["compute.peak.fp64"]["compile_s"] is not None
-    # measured where the CPU and the generated code have native FP16 vectors (AVX512-FP16)
+    # measured where the CPU and the generated code have native FP16 vectors (AVX512-FP16),
+    # and BF16 where it has AMX tiles that Linux lends
     from bench import sysinfo
-    from kernels import flops
+    from kernels import amx, flops
 
-    fp16 = "fp16" in sysinfo.native_precisions(sysinfo.probe().cpu) and flops.native_fp16()
+    cpu = sysinfo.probe().cpu
+    fp16 = "fp16" in sysinfo.native_precisions(cpu) and flops.native_fp16()
+    bf16 = amx.supported(cpu.flags) and amx.permit() is None
     assert by_name["compute.peak.fp16"]["status"] == ("ok" if fp16 else "unavailable")
-    assert by_name["compute.peak.bf16"]["status"] == "unavailable"
+    assert by_name["compute.peak.bf16"]["status"] == ("ok" if bf16 else "unavailable")
     assert by_name["memory.stream.triad"]["params"]["rule_4x_llc"] is False
     csv = tmp_path / "out.csv"
     exported = hpcplan("results", "export", "--csv", str(csv), "--results", str(res))

@@ -174,10 +174,17 @@ def test_native_fp16_reads_the_target_features():
     assert not flops.native_fp16("")
 
 
-def test_fp16_is_refused_where_it_would_be_emulated(monkeypatch):
+def test_fp16_and_bf16_are_refused_where_they_would_be_emulated(monkeypatch):
+    """Without native FP16 code or the AMX tile state, each record says why, whatever this
+    CPU is (the reason names what it has)."""
+    from kernels import amx
+
     monkeypatch.setattr(flops, "native_fp16", lambda features=None: False)
+    monkeypatch.setattr(amx, "permit", lambda: "Linux refused the AMX tile state (test)")
     with pytest.raises(UserError, match="no native vector arithmetic"):
         flops.run_fma("fp16", flops.Variant(8, 8), 10, 1)
+    with pytest.raises(UserError, match="Linux refused the AMX tile state"):
+        amx.run_tiles(10, 1)
     ctx = runner.make_context(runner.LocalComm(), options={"repeats": 1})
     (fp16, bf16) = suite_peak.peak_low_precision(ctx)
     assert fp16.name == "compute.peak.fp16" and fp16.status == "unavailable"
@@ -187,6 +194,13 @@ def test_fp16_is_refused_where_it_would_be_emulated(monkeypatch):
         assert "no native FP16 vector arithmetic" in fp16.validation["details"]
     else:
         assert fp16.validation["details"] == "no native FP16 arithmetic on this CPU"
+    why = bf16.validation["details"]
+    if native.get("bf16") == sysinfo.AMX_BF16:
+        assert why.endswith("but Linux refused the AMX tile state (test)"), why
+    elif "bf16" in native:
+        assert "a dot product into FP32 at about half the FP32 FMA rate" in why, why
+    else:
+        assert why == "no native BF16 arithmetic on this CPU"
 
 
 @pytest.mark.skipif(not flops.native_fp16(), reason="no native FP16 vectors on this CPU")

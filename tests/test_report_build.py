@@ -262,6 +262,14 @@ def test_measurement_honesty(tmp_path):
     # 85% of the FP64 and FP32 peaks at a 2x ratio pass; the MxP solve at 36% is flagged as one
     assert list(fine) == [("compute.mxp.fp32", 1, 1)]
     assert "use a larger n" in fine[("compute.mxp.fp32", 1, 1)][0]
+    # turbo: 131% of the nominal-clock peak but 96% at the clock measured in the run is fine;
+    # 131% with 120% at the measured clock is still a formula too low
+    for at_clock, flagged in ((96.1, False), (120.0, True)):
+        turbo = Store(tmp_path / f"turbo{at_clock}")
+        turbo.write([rec("compute.peak.fp64", 9390.0, "GFLOP/s", XEON, 1, "t", params={
+            "theoretical_peak_gflops": 7168.0, "percent_of_peak_at_measured_clock": at_clock})])
+        seen = report_measured.checks(report.build(turbo.root, None, samples=0).groups[0])
+        assert (("compute.peak.fp64", 1, 1) in seen) == flagged, seen
 
 
 def test_changes_since_the_last_report(tmp_path):
