@@ -34,7 +34,7 @@ import numpy as np
 
 import kernels.jit  # noqa: F401  (must precede the first compilation)
 from kernels.errors import UserError
-from kernels.threads import on_threads
+from kernels.threads import TimedRun, on_threads
 
 #: FLOPs of one TDPBF16PS on full tiles: 16 x 16 outputs x 32 products x (multiply + add).
 TILE_FLOPS = 16 * 16 * 32 * 2
@@ -156,7 +156,7 @@ def _kernel(check: bool) -> Any:
 
 
 @dataclass(frozen=True)
-class TileRun:
+class TileRun(TimedRun):
     """One timed AMX run on ``threads`` threads (the fields the peak benchmark reads)."""
 
     threads: int
@@ -166,16 +166,6 @@ class TileRun:
     thread_seconds: tuple[float, ...]
     thread_cpu_seconds: tuple[float, ...]
     max_rel_error: float  # accumulators against zero (the timed loop) or 32n (the check)
-
-    @property
-    def gflops(self) -> float:
-        return self.flops / self.seconds / 1e9
-
-    @property
-    def cpu_share(self) -> float:
-        shares = [c / w for c, w in zip(self.thread_cpu_seconds, self.thread_seconds,
-                                        strict=True) if w > 0]
-        return min(shares, default=1.0)
 
 
 def flop_count(threads: int, iterations: int) -> int:
@@ -214,10 +204,10 @@ def run_tiles(iterations: int, threads: int, *, check: bool = False) -> TileRun:
     err = err / expect if expect else err  # relative to 32n; absolute against zero
     if not np.isfinite(err):
         err = float("inf")
-    return TileRun(threads, iterations, flop_count(threads, iterations),
-                   max(ends) - min(starts), tuple(e - s for s, e in zip(starts, ends,
-                                                                        strict=True)),
-                   tuple(cpu), err)
+    return TileRun(threads=threads, iterations=iterations,
+                   flops=flop_count(threads, iterations), seconds=max(ends) - min(starts),
+                   thread_seconds=tuple(e - s for s, e in zip(starts, ends, strict=True)),
+                   thread_cpu_seconds=tuple(cpu), max_rel_error=err)
 
 
 def compile_kernel() -> float:

@@ -44,7 +44,7 @@ from numba.extending import intrinsic
 
 import kernels.jit  # noqa: F401  (must precede the first compilation)
 from kernels.errors import UserError
-from kernels.threads import on_threads
+from kernels.threads import TimedRun, on_threads
 
 DTYPES = {"fp64": np.float64, "fp32": np.float32, "fp16": np.float16}
 #: LLVM target features that make half-precision vector FMAs native instructions.
@@ -193,7 +193,7 @@ def closed_form(x0: np.ndarray, iterations: int, b: float = B, c: float = C) -> 
 
 
 @dataclass(frozen=True)
-class FmaRun:
+class FmaRun(TimedRun):
     precision: str
     threads: int
     variant: Variant
@@ -207,17 +207,6 @@ class FmaRun:
     @property
     def width(self) -> int:
         return self.variant.width
-
-    @property
-    def gflops(self) -> float:
-        return self.flops / self.seconds / 1e9
-
-    @property
-    def cpu_share(self) -> float:
-        """CPU time over wall time of the least served thread: below ~0.9 another process ran."""
-        shares = [c / w for c, w in zip(self.thread_cpu_seconds, self.thread_seconds,
-                                        strict=True) if w > 0]
-        return min(shares, default=1.0)
 
 
 def flop_count(threads: int, width: int, iterations: int) -> int:

@@ -35,3 +35,24 @@ def on_threads(work: Callable[[int], None], threads: int) -> None:
     if errors:
         raise next((e for e in errors if not isinstance(e, threading.BrokenBarrierError)),
                    errors[0])
+
+
+class TimedRun:
+    """The rate and CPU share of a kernel timed on threads; a dataclass that subclasses this
+    declares ``flops``, ``seconds`` (first start to last end) and the per-thread times."""
+
+    flops: int
+    seconds: float
+    thread_seconds: tuple[float, ...]
+    thread_cpu_seconds: tuple[float, ...]  # CPU time each thread had: preemption not counted
+
+    @property
+    def gflops(self) -> float:
+        return self.flops / self.seconds / 1e9
+
+    @property
+    def cpu_share(self) -> float:
+        """CPU time over wall time of the least served thread: below ~0.9 another process ran."""
+        shares = [c / w for c, w in zip(self.thread_cpu_seconds, self.thread_seconds,
+                                        strict=True) if w > 0]
+        return min(shares, default=1.0)
