@@ -83,19 +83,56 @@ def _as_jobs(args: argparse.Namespace, root: Path, specs: list[Any], study: str,
     cmd_slurm.check_partition(client, specs)
     ledger = cmd_slurm.open_ledger(root)
     job_ids = []
+    code = 0
     for spec in specs:
-        entry = slurm_jobs.submit(client, ledger, spec, extra={"study_id": study})
-        job_ids.append(entry["job_id"])
-        say(f"study {study}: job {entry['job_id']} on {spec.nodes} node(s) submitted; "
-            "waiting for it before the next")
-        started = time.monotonic()
-        slurm_jobs.wait(client, [entry["job_id"]], timeout_s=args.timeout)
-        outcome = slurm_jobs.outcome(client, entry)
-        state = outcome.state if outcome else "finished"
-        say(f"study {study}: job {entry['job_id']} {state} after "
-            f"{time.monotonic() - started:.0f} s")
+        for attempt in range(1 + LAUNCH_RETRIES):
+            if attempt:
+                spec = _fresh(spec)
+            entry = slurm_jobs.submit(client, ledger, spec, extra={"study_id": study})
+            job_ids.append(entry["job_id"])
+            say(f"study {study}: job {entry['job_id']} on {spec.nodes} node(s) submitted; "
+                "waiting for it before the next")
+            started = time.monotonic()
+            slurm_jobs.wait(client, [entry["job_id"]], timeout_s=args.timeout)
+            outcome = slurm_jobs.outcome(client, entry)
+            state = outcome.state if outcome else "finished"
+            say(f"study {study}: job {entry['job_id']} {state} after "
+                f"{time.monotonic() - started:.0f} s")
+            if not _launch_failed(outcome, spec) or attempt == LAUNCH_RETRIES:
+                break
+            say(f"study {study}: job {entry['job_id']} wrote no record (a launch failure?); "
+                "submitting it once more, its outcome is kept")
+        if outcome is None or not outcome.completed:
+            code = 1  # as a benchmark that failed: its outcome record says why
     return cmd_slurm.collect_jobs(client, ledger, root, job_ids, wait=False,
-                                  timeout_s=args.timeout)
+                                  timeout_s=args.timeout) or code
+
+
+#: A job or step that ended without writing a single record is launched again this often:
+#: an MPI start that fails (a PMI exchange, a node's stale state) is transient on clusters,
+#: while a benchmark that fails still writes its records and is not retried.
+LAUNCH_RETRIES = 1
+
+
+def _launch_failed(outcome: Any, spec: Any) -> bool:
+    """Ended other than COMPLETED with nothing in the records directory: nothing ran."""
+    if outcome is None or outcome.completed:
+        return False
+    records = spec.job_dir / "records"
+    return not (records.is_dir() and any(records.iterdir()))
+
+
+def _fresh(spec: Any) -> Any:
+    """The same job with a directory of its own, for another attempt."""
+    import dataclasses
+
+    from slurm.jobs import new_job_dir
+
+    job_dir = new_job_dir(spec.job_dir.parent, spec.label, spec.nodes)
+    old, new = str(spec.job_dir), str(job_dir)
+    commands = [[new + w[len(old):] if w.startswith(old) else w for w in c]
+                for c in spec.commands]
+    return dataclasses.replace(spec, job_dir=job_dir, commands=commands)
 
 
 def _as_steps(args: argparse.Namespace, root: Path, alloc: Any, specs: list[Any], study: str,
@@ -121,16 +158,23 @@ def _as_steps(args: argparse.Namespace, root: Path, alloc: Any, specs: list[Any]
     store = Store(root)
     code = 0
     for spec in specs:
-        say(f"study {study}: step on {spec.nodes} of allocation {alloc.job_id}'s "
-            f"{alloc.nodes} node(s) started")
-        result = steps.run_step(alloc, spec, timeout_s=args.timeout,
-                                extra={"study_id": study})
-        records, problems = cmd_slurm.job_records(result)
-        path = store.write(records)
-        say(f"study {study}: step on {spec.nodes} node(s) {result.state} after "
-            f"{result.elapsed_s:.0f} s; {len(records)} record(s) into {path.name}")
-        for problem in problems:
-            say(f"study {study}: warning: {problem}")
+        for attempt in range(1 + LAUNCH_RETRIES):
+            if attempt:
+                spec = _fresh(spec)
+                say(f"study {study}: the step wrote no record (a launch failure?); running "
+                    "it once more, its outcome is kept")
+            say(f"study {study}: step on {spec.nodes} of allocation {alloc.job_id}'s "
+                f"{alloc.nodes} node(s) started")
+            result = steps.run_step(alloc, spec, timeout_s=args.timeout,
+                                    extra={"study_id": study})
+            records, problems = cmd_slurm.job_records(result)
+            path = store.write(records)
+            say(f"study {study}: step on {spec.nodes} node(s) {result.state} after "
+                f"{result.elapsed_s:.0f} s; {len(records)} record(s) into {path.name}")
+            for problem in problems:
+                say(f"study {study}: warning: {problem}")
+            if not _launch_failed(result, spec) or attempt == LAUNCH_RETRIES:
+                break
         if not result.completed:
             code = code or 1
     return code

@@ -37,7 +37,8 @@ def test_plan_nodes_runs_a_study_and_reports_its_scaling(
     studies = {r.job.get("study_id") for r in records}
     assert len(studies) == 1 and next(iter(studies)).startswith("study-")
     solves = [r for r in records if r.name == "compute.hpl.fp64"]
-    assert sorted(r.nodes for r in solves) == [1, 2]
+    assert sorted(r.nodes for r in solves) == [1, 2], \
+        [(r.name, r.validation.get("details")) for r in records if r.area == "job"]
     assert {r.job["num_nodes"] for r in records} == {1, 2}
     # the jobs ran one after another, never side by side (measured records only: a job's
     # outcome record, when it exited non-zero, is written at collection)
@@ -102,3 +103,27 @@ def test_plan_nodes_inside_an_allocation_refuses_what_it_cannot_do(tmp_path: Pat
         assert proc.returncode == 2, (extra, proc.stderr)
         assert says in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
     assert not (tmp_path / "r" / "slurm").exists()
+
+
+def test_a_job_or_step_that_wrote_nothing_is_launched_once_more(
+        slurm_cluster: Cluster, tmp_path: Path) -> None:  # noqa: F811
+    """A launch failure (here a Python that does not exist inside the job) is retried once,
+    as a job and as a step of an allocation; both outcomes are kept and the exit is 1."""
+    args = ["-m", "hpcplan", "plan", "--nodes", "1", "--python", "/nonexistent/python3",
+            "--samples", "50", "--time", "5", "--timeout", "300"]
+    for how, head in (("jobs", []), ("steps", ["salloc", "--nodes=1", "--time=5",
+                                              "--immediate=300", "--"])):
+        results = tmp_path / how
+        proc = subprocess.run([*head, sys.executable, *args, "--results", str(results),
+                               "--out", str(results / "r.html")], cwd=REPO,
+                              env=slurm_cluster.env(), capture_output=True, text=True,
+                              timeout=600, check=False)
+        assert proc.returncode == 1, (how, proc.stderr[-2000:])
+        assert "Traceback" not in proc.stderr
+        outcomes = Store(results).load()
+        assert [r.name for r in outcomes] == ["job.slurm.compute_memory_network"] * 2, how
+        assert all(r.status == "failed" and r.job["state"] == "FAILED" for r in outcomes)
+        assert len({r.job["study_id"] for r in outcomes}) == 1
+        # two jobs, or two steps of the one allocation
+        assert len({r.job["job_id"] for r in outcomes}) == (2 if how == "jobs" else 1), how
+        assert (results / "r.html").is_file()  # the report is still written
