@@ -12,6 +12,7 @@ the timed repetitions and the record carries it in ``params['energy']``.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import signal
 import statistics
@@ -39,12 +40,44 @@ def launched_by_mpi(env: Mapping[str, str] | None = None) -> bool:
 LocalComm = SingleProcess
 
 
+#: Seconds MPI's start-up may take before a rank gives up (``$HPCPLAN_MPI_INIT_TIMEOUT``;
+#: 0: wait for ever). A broken PMI exchange otherwise hangs every rank until the job's time
+#: limit: seen with MPICH 5.0's PMI-1 client under Slurm's pmi2 plugin, whose server
+#: rejected an over-long allgather segment ("value not properly terminated in client
+#: request") once in some tens of starts. Failing fast lets the caller launch again.
+MPI_INIT_TIMEOUT_S = 300.0
+MPI_INIT_ENV = "HPCPLAN_MPI_INIT_TIMEOUT"
+
+
+def mpi_init_timeout(env: Mapping[str, str] | None = None) -> float:
+    """The start-up limit in seconds; a value that is not a number counts as the default."""
+    raw = (os.environ if env is None else env).get(MPI_INIT_ENV, "")
+    try:
+        value = float(raw) if raw.strip() else MPI_INIT_TIMEOUT_S
+    except ValueError:
+        return MPI_INIT_TIMEOUT_S
+    return value if value >= 0 and math.isfinite(value) else MPI_INIT_TIMEOUT_S
+
+
 def world() -> Any:
-    """COMM_WORLD under a launcher, else a LocalComm."""
+    """COMM_WORLD under a launcher, else a LocalComm.
+
+    MPI starts when mpi4py is imported, inside C code that holds the interpreter, so the
+    watchdog is faulthandler's own thread: past the limit it prints where the rank hung
+    and ends the process (exit status 1), and the launcher ends the others.
+    """
     if not launched_by_mpi():
         return LocalComm()
-    from mpi4py import MPI
+    import faulthandler
 
+    limit = mpi_init_timeout()
+    if limit > 0:
+        faulthandler.dump_traceback_later(limit, exit=True)
+    try:
+        from mpi4py import MPI
+    finally:
+        if limit > 0:
+            faulthandler.cancel_dump_traceback_later()
     return MPI.COMM_WORLD
 
 

@@ -32,7 +32,10 @@ class Cluster:
     def env(self, **extra: str) -> dict[str, str]:
         """Environment for Slurm commands and ``python -m hpcplan`` against this cluster."""
         path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
-        return {**os.environ, "SLURM_CONF": str(self.conf), "PYTHONPATH": path, **extra}
+        # a rank whose MPI start hangs gives up in a minute (bench/runner.py), so a study's
+        # retry, not the job's time limit, handles a broken PMI exchange
+        return {**os.environ, "SLURM_CONF": str(self.conf), "PYTHONPATH": path,
+                "HPCPLAN_MPI_INIT_TIMEOUT": "60", **extra}
 
 
 _CLUSTER: Cluster | None = None

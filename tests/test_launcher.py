@@ -143,3 +143,29 @@ def test_a_compiled_mpi_program_gets_the_launcher_of_the_library_it_links(
     assert run.path is not None, run.describe()
     assert run.family == run.library_family == "openmpi", run.describe()
     assert run.command(2, "hpcc")[-2:] == ["--oversubscribe", "hpcc"]
+
+
+def test_a_rank_whose_mpi_start_hangs_gives_up(tmp_path):
+    """An MPI start that never returns (here a stand-in mpi4py whose import blocks) ends the
+    rank after $HPCPLAN_MPI_INIT_TIMEOUT seconds with where it hung, instead of holding the
+    job until its time limit; the limit's parsing falls back to the default on nonsense."""
+    import time
+
+    from bench import runner
+
+    fake = tmp_path / "mpi4py"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("")
+    (fake / "MPI.py").write_text("import time\ntime.sleep(120)\n")
+    repo = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}:{repo}", "PMI_RANK": "0",
+           runner.MPI_INIT_ENV: "1"}
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", "from bench import runner; runner.world()"],
+                          env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 1 and time.monotonic() - started < 30
+    assert "Timeout (0:00:01)!" in proc.stderr and "MPI.py" in proc.stderr
+    assert runner.mpi_init_timeout({}) == runner.MPI_INIT_TIMEOUT_S
+    assert runner.mpi_init_timeout({runner.MPI_INIT_ENV: "0"}) == 0.0
+    for bad in ("soon", "-5", "inf", "nan"):
+        assert runner.mpi_init_timeout({runner.MPI_INIT_ENV: bad}) == runner.MPI_INIT_TIMEOUT_S
