@@ -204,6 +204,12 @@ def has_fma(cpu: CpuInfo) -> bool:
     return cpu.arch == "aarch64" or "fma" in cpu.flags or "avx512f" in cpu.flags
 
 
+#: The BF16 family name of Intel AMX, and its rate: one TMUL unit per core completes a
+#: 16x16x32 BF16 tile product (16,384 FLOPs) every 16 cycles (Sapphire Rapids and later).
+AMX_BF16 = "amx_bf16 (tile matrix multiply)"
+AMX_BF16_FLOPS_PER_CYCLE = 1024
+
+
 def native_precisions(cpu: CpuInfo) -> dict[str, str]:
     """Precision -> the instruction family that executes it natively (absent when none)."""
     out = {"fp64": "fma", "fp32": "fma"}
@@ -214,12 +220,6 @@ def native_precisions(cpu: CpuInfo) -> dict[str, str]:
     elif "avx512_bf16" in cpu.flags or "bf16" in cpu.flags:
         out["bf16"] = "avx512_bf16 (dot product)" if cpu.arch == "x86_64" else "bf16"
     return out
-
-
-#: The BF16 family name of Intel AMX, and its rate: one TMUL unit per core completes a
-#: 16x16x32 BF16 tile product (16,384 FLOPs) every 16 cycles (Sapphire Rapids and later).
-AMX_BF16 = "amx_bf16 (tile matrix multiply)"
-AMX_BF16_FLOPS_PER_CYCLE = 1024
 
 
 @dataclass(frozen=True)

@@ -341,9 +341,6 @@ def job_records(result: Any) -> tuple[list[Any], list[str]]:
 
     entry = result.entry
     tag = result.job_fields()
-    if not tag.get("node_list"):  # a step: each record names the step's own nodes
-        tag.pop("node_list", None)
-        tag.pop("node_names", None)
     store = Store(Path(entry["job_dir"]) / "records")
     records = [r.replace(job={**r.job, **tag}) for r in store.load()]
     problems = list(store.problems)

@@ -60,52 +60,20 @@ def run(args: argparse.Namespace, root: Path, say: Callable[[str], None]) -> tup
     cmd_run.options_from(args, suites_for(args))  # refuse a bad --param before any job
     study = new_study_id()
     root = root.resolve()
+
+    def make(nodes: int) -> Any:
+        # one srun step per job: every MPI start is a chance for the launcher to fail; each
+        # call names a fresh job directory, so another attempt gets its own
+        return cmd_slurm.build_specs(job_args(args, nodes, study), root, one_step=True)[0]
+
     try:
         alloc = Allocation.from_env()
-        # one srun step per job: every MPI start is a chance for the launcher to fail
-        specs = [cmd_slurm.build_specs(job_args(args, n, study), root, one_step=True)[0]
-                 for n in counts]
+        specs = [make(n) for n in counts]
         if alloc is None:
-            return study, _as_jobs(args, root, specs, study, say)
-        return study, _as_steps(args, root, alloc, specs, study, say)
+            return study, _as_jobs(args, root, specs, make, study, say)
+        return study, _as_steps(args, root, alloc, specs, make, study, say)
     except SlurmError as exc:
         raise UserError(str(exc)) from None
-
-
-def _as_jobs(args: argparse.Namespace, root: Path, specs: list[Any], study: str,
-             say: Callable[[str], None]) -> int:
-    """One batch job per node count, each waited for before the next is submitted."""
-    from hpcplan import cmd_slurm
-    from slurm import jobs as slurm_jobs
-    from slurm.client import SlurmClient
-
-    client = SlurmClient()
-    cmd_slurm.check_partition(client, specs)
-    ledger = cmd_slurm.open_ledger(root)
-    job_ids = []
-    code = 0
-    for spec in specs:
-        for attempt in range(1 + LAUNCH_RETRIES):
-            if attempt:
-                spec = _fresh(spec)
-            entry = slurm_jobs.submit(client, ledger, spec, extra={"study_id": study})
-            job_ids.append(entry["job_id"])
-            say(f"study {study}: job {entry['job_id']} on {spec.nodes} node(s) submitted; "
-                "waiting for it before the next")
-            started = time.monotonic()
-            slurm_jobs.wait(client, [entry["job_id"]], timeout_s=args.timeout)
-            outcome = slurm_jobs.outcome(client, entry)
-            state = outcome.state if outcome else "finished"
-            say(f"study {study}: job {entry['job_id']} {state} after "
-                f"{time.monotonic() - started:.0f} s")
-            if not _launch_failed(outcome, spec) or attempt == LAUNCH_RETRIES:
-                break
-            say(f"study {study}: job {entry['job_id']} wrote no record (a launch failure?); "
-                "submitting it once more, its outcome is kept")
-        if outcome is None or not outcome.completed:
-            code = 1  # as a benchmark that failed: its outcome record says why
-    return cmd_slurm.collect_jobs(client, ledger, root, job_ids, wait=False,
-                                  timeout_s=args.timeout) or code
 
 
 #: A job or step that ended without writing a single record is launched again this often:
@@ -114,29 +82,59 @@ def _as_jobs(args: argparse.Namespace, root: Path, specs: list[Any], study: str,
 LAUNCH_RETRIES = 1
 
 
-def _launch_failed(outcome: Any, spec: Any) -> bool:
-    """Ended other than COMPLETED with nothing in the records directory: nothing ran."""
-    if outcome is None or outcome.completed:
-        return False
-    records = spec.job_dir / "records"
-    return not (records.is_dir() and any(records.iterdir()))
+def _launched(spec: Any, make: Callable[[int], Any], launch: Callable[[Any], Any],
+              say: Callable[[str], None], what: str) -> Any:
+    """``launch(spec)``'s outcome, launched again with a fresh spec while it ended other than
+    COMPLETED without writing any record, up to LAUNCH_RETRIES times."""
+    for attempt in range(1 + LAUNCH_RETRIES):
+        if attempt:
+            say(f"{what} wrote no record (a launch failure?); launching it once more, its "
+                "outcome is kept")
+            spec = make(spec.nodes)
+        outcome = launch(spec)
+        records = spec.job_dir / "records"
+        if outcome is None or outcome.completed or (records.is_dir() and any(records.iterdir())):
+            break
+    return outcome
 
 
-def _fresh(spec: Any) -> Any:
-    """The same job with a directory of its own, for another attempt."""
-    import dataclasses
-
-    from slurm.jobs import new_job_dir
-
-    job_dir = new_job_dir(spec.job_dir.parent, spec.label, spec.nodes)
-    old, new = str(spec.job_dir), str(job_dir)
-    commands = [[new + w[len(old):] if w.startswith(old) else w for w in c]
-                for c in spec.commands]
-    return dataclasses.replace(spec, job_dir=job_dir, commands=commands)
+def _failed(outcomes: list[Any]) -> int:
+    """1 when a job or step did not complete: as a benchmark that failed, its outcome record
+    says why."""
+    return int(any(o is None or not o.completed for o in outcomes))
 
 
-def _as_steps(args: argparse.Namespace, root: Path, alloc: Any, specs: list[Any], study: str,
-              say: Callable[[str], None]) -> int:
+def _as_jobs(args: argparse.Namespace, root: Path, specs: list[Any],
+             make: Callable[[int], Any], study: str, say: Callable[[str], None]) -> int:
+    """One batch job per node count, each waited for before the next is submitted."""
+    from hpcplan import cmd_slurm
+    from slurm import jobs as slurm_jobs
+    from slurm.client import SlurmClient
+
+    client = SlurmClient()
+    cmd_slurm.check_partition(client, specs)
+    ledger = cmd_slurm.open_ledger(root)
+    job_ids: list[str] = []
+
+    def job(spec: Any) -> Any:
+        entry = slurm_jobs.submit(client, ledger, spec, extra={"study_id": study})
+        job_ids.append(entry["job_id"])
+        say(f"study {study}: job {entry['job_id']} on {spec.nodes} node(s) submitted; "
+            "waiting for it before the next")
+        started = time.monotonic()
+        slurm_jobs.wait(client, [entry["job_id"]], timeout_s=args.timeout)
+        outcome = slurm_jobs.outcome(client, entry)
+        say(f"study {study}: job {entry['job_id']} {outcome.state if outcome else 'finished'} "
+            f"after {time.monotonic() - started:.0f} s")
+        return outcome
+
+    ended = [_launched(spec, make, job, say, f"study {study}: the job") for spec in specs]
+    return cmd_slurm.collect_jobs(client, ledger, root, job_ids, wait=False,
+                                  timeout_s=args.timeout) or _failed(ended)
+
+
+def _as_steps(args: argparse.Namespace, root: Path, alloc: Any, specs: list[Any],
+              make: Callable[[int], Any], study: str, say: Callable[[str], None]) -> int:
     """One srun step of the allocation per node count, each collected when it ends."""
     from bench.store import Store
     from hpcplan import cmd_slurm
@@ -156,25 +154,18 @@ def _as_steps(args: argparse.Namespace, root: Path, alloc: Any, specs: list[Any]
         say(f"study {study}: the site set-up lines are not run for steps; they use this "
             "shell's environment")
     store = Store(root)
-    code = 0
-    for spec in specs:
-        for attempt in range(1 + LAUNCH_RETRIES):
-            if attempt:
-                spec = _fresh(spec)
-                say(f"study {study}: the step wrote no record (a launch failure?); running "
-                    "it once more, its outcome is kept")
-            say(f"study {study}: step on {spec.nodes} of allocation {alloc.job_id}'s "
-                f"{alloc.nodes} node(s) started")
-            result = steps.run_step(alloc, spec, timeout_s=args.timeout,
-                                    extra={"study_id": study})
-            records, problems = cmd_slurm.job_records(result)
-            path = store.write(records)
-            say(f"study {study}: step on {spec.nodes} node(s) {result.state} after "
-                f"{result.elapsed_s:.0f} s; {len(records)} record(s) into {path.name}")
-            for problem in problems:
-                say(f"study {study}: warning: {problem}")
-            if not _launch_failed(result, spec) or attempt == LAUNCH_RETRIES:
-                break
-        if not result.completed:
-            code = code or 1
-    return code
+
+    def step(spec: Any) -> Any:
+        say(f"study {study}: step on {spec.nodes} of allocation {alloc.job_id}'s "
+            f"{alloc.nodes} node(s) started")
+        result = steps.run_step(alloc, spec, timeout_s=args.timeout, extra={"study_id": study})
+        records, problems = cmd_slurm.job_records(result)
+        path = store.write(records)
+        say(f"study {study}: step on {spec.nodes} node(s) {result.state} after "
+            f"{result.elapsed_s:.0f} s; {len(records)} record(s) into {path.name}")
+        for problem in problems:
+            say(f"study {study}: warning: {problem}")
+        return result
+
+    return _failed([_launched(spec, make, step, say, f"study {study}: the step")
+                    for spec in specs])

@@ -26,13 +26,12 @@ import os
 import platform
 import sys
 import time
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 import numpy as np
 
-import kernels.jit  # noqa: F401  (must precede the first compilation)
+import kernels.jit  # must precede the first compilation
 from kernels.errors import UserError
 from kernels.threads import TimedRun, on_threads
 
@@ -46,33 +45,20 @@ SYS_ARCH_PRCTL, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA = 158, 0x1023, 18
 BF16_ONE, BF16_MINUS_ONE = 0x3F80, 0xBF80
 CHECK_MAX = (1 << 24) // (32 * 2)  # 32 per product, two products per iteration
 
-_TIMED = """
-ldtilecfg ($2)
-tilezero %tmm0
-tilezero %tmm1
-tilezero %tmm2
-tilezero %tmm3
-movq $$64, %r11
-tileloadd ($3,%r11,1), %tmm4
-tileloadd ($4,%r11,1), %tmm5
-tileloadd ($5,%r11,1), %tmm6
-1:
-tdpbf16ps %tmm5, %tmm4, %tmm0
-tdpbf16ps %tmm5, %tmm4, %tmm1
-tdpbf16ps %tmm5, %tmm4, %tmm2
-tdpbf16ps %tmm5, %tmm4, %tmm3
-tdpbf16ps %tmm6, %tmm4, %tmm0
-tdpbf16ps %tmm6, %tmm4, %tmm1
-tdpbf16ps %tmm6, %tmm4, %tmm2
-tdpbf16ps %tmm6, %tmm4, %tmm3
-decq $0
-jnz 1b
-{store}
-tilerelease
-"""
-_CHECK = _TIMED.replace("tdpbf16ps %tmm6", "tdpbf16ps %tmm5")
-#: Each accumulator to its own 1 KiB slice of the output.
-_STORE = "\n".join(f"tilestored %tmm{t}, {t * 1024}($6,%r11,1)" for t in range(ACCUMULATORS))
+
+
+def _asm(second: int) -> str:
+    """The tile loop: load the config and the operand tiles A (tmm4), B+ (tmm5) and B-
+    (tmm6), then per iteration add A.B+ and A.B<second> to each accumulator, and store them,
+    each to its own 1 KiB of the output. ``second`` 6: the timed loop; 5: the check."""
+    products = "\n".join(f"tdpbf16ps %tmm{b}, %tmm4, %tmm{t}" for b in (5, second)
+                         for t in range(ACCUMULATORS))
+    zero = "\n".join(f"tilezero %tmm{t}" for t in range(ACCUMULATORS))
+    store = "\n".join(f"tilestored %tmm{t}, {t * 1024}($6,%r11,1)" for t in range(ACCUMULATORS))
+    return (f"ldtilecfg ($2)\n{zero}\nmovq $$64, %r11\n"
+            "tileloadd ($3,%r11,1), %tmm4\ntileloadd ($4,%r11,1), %tmm5\n"
+            f"tileloadd ($5,%r11,1), %tmm6\n1:\n{products}\ndecq $0\njnz 1b\n"
+            f"{store}\ntilerelease")
 
 
 def supported(flags: frozenset[str] | set[str]) -> bool:
@@ -84,13 +70,12 @@ def supported(flags: frozenset[str] | set[str]) -> bool:
 @cache
 def permit() -> str | None:
     """Ask Linux for the tile state (once per process); None when granted, else why not."""
+    if not kernels.jit.inline_asm():
+        return "LLVM has no assembly parser for this machine"
     try:
-        import llvmlite.binding as llvm
-
-        llvm.initialize_native_asmparser()  # inline assembly needs it (Numba loads none)
         libc = ctypes.CDLL(None, use_errno=True)
         rc = libc.syscall(SYS_ARCH_PRCTL, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA)
-    except (OSError, AttributeError, RuntimeError) as exc:
+    except (OSError, AttributeError) as exc:
         return f"could not ask Linux for the AMX tile state ({exc})"
     if rc != 0:
         err = ctypes.get_errno()
@@ -146,26 +131,13 @@ def _intrinsic(asm: str) -> Any:
 def _kernel(check: bool) -> Any:
     from numba import njit
 
-    tiles = _intrinsic((_CHECK if check else _TIMED).format(store=_STORE))
+    tiles = _intrinsic(_asm(5 if check else 6))
 
     @njit(nogil=True)
     def run(n, cfg, a, bp, bm, c):
         tiles(n, cfg, a, bp, bm, c)
 
     return run
-
-
-@dataclass(frozen=True)
-class TileRun(TimedRun):
-    """One timed AMX run on ``threads`` threads (the fields the peak benchmark reads)."""
-
-    threads: int
-    iterations: int
-    flops: int
-    seconds: float
-    thread_seconds: tuple[float, ...]
-    thread_cpu_seconds: tuple[float, ...]
-    max_rel_error: float  # accumulators against zero (the timed loop) or 32n (the check)
 
 
 def flop_count(threads: int, iterations: int) -> int:
@@ -178,8 +150,10 @@ def _operands() -> tuple[np.ndarray, ...]:
     return tile_config(), one, one.copy(), np.full(16 * 32, BF16_MINUS_ONE, np.uint16)
 
 
-def run_tiles(iterations: int, threads: int, *, check: bool = False) -> TileRun:
-    """Run the tile loop on ``threads`` threads at once and check every accumulator."""
+def run_tiles(iterations: int, threads: int, *, check: bool = False) -> TimedRun:
+    """Run the tile loop on ``threads`` threads at once and check every accumulator:
+    ``max_rel_error`` is absolute against zero (the timed loop) or relative to 64n (the
+    check)."""
     why = permit()
     if why is not None:
         raise UserError(why)
@@ -204,7 +178,7 @@ def run_tiles(iterations: int, threads: int, *, check: bool = False) -> TileRun:
     err = err / expect if expect else err  # relative to 32n; absolute against zero
     if not np.isfinite(err):
         err = float("inf")
-    return TileRun(threads=threads, iterations=iterations,
+    return TimedRun(threads=threads, iterations=iterations,
                    flops=flop_count(threads, iterations), seconds=max(ends) - min(starts),
                    thread_seconds=tuple(e - s for s, e in zip(starts, ends, strict=True)),
                    thread_cpu_seconds=tuple(cpu), max_rel_error=err)

@@ -20,12 +20,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import llvmlite.binding as llvm
 from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
-import kernels.jit  # noqa: F401  (must precede the first compilation)
+import kernels.jit  # must precede the first compilation
 from kernels.threads import on_threads
 
 #: Dependent adds per loop iteration.
@@ -40,19 +39,9 @@ _ADD = {"x86_64": _X86, "amd64": _X86, "aarch64": _ARM, "arm64": _ARM}
 
 
 def _asm_line() -> tuple[str, str] | None:
-    """This machine's add, or None where the chain has no assembly form or parser.
-
-    LLVM aborts the process on inline assembly it cannot parse, so the native
-    assembly parser (which Numba does not load) must be in place first.
-    """
+    """This machine's add, or None where the chain has no assembly form or parser."""
     line = _ADD.get(platform.machine().lower())
-    if line is None:
-        return None
-    try:
-        llvm.initialize_native_asmparser()
-    except RuntimeError:
-        return None
-    return line
+    return line if line is not None and kernels.jit.inline_asm() else None
 
 
 _LINE = _asm_line()

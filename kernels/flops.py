@@ -194,15 +194,10 @@ def closed_form(x0: np.ndarray, iterations: int, b: float = B, c: float = C) -> 
 
 @dataclass(frozen=True)
 class FmaRun(TimedRun):
+    """One run of the chains; ``max_rel_error`` is against the closed form."""
+
     precision: str
-    threads: int
     variant: Variant
-    iterations: int
-    flops: int
-    seconds: float  # first thread start to last thread end
-    thread_seconds: tuple[float, ...]
-    thread_cpu_seconds: tuple[float, ...]  # CPU time each thread had: preemption not counted
-    max_rel_error: float
 
     @property
     def width(self) -> int:

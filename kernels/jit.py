@@ -11,6 +11,7 @@ module does).
 
 from __future__ import annotations
 
+import functools
 import os
 
 import llvmlite.binding as _llvm
@@ -40,6 +41,17 @@ def configure() -> str | None:
 
     config.CPU_FEATURES = features
     return features
+
+
+@functools.cache
+def inline_asm() -> bool:
+    """Whether kernels may use inline assembly: LLVM aborts the process on assembly it cannot
+    parse, and Numba loads no native assembly parser, so it is loaded here first."""
+    try:
+        _llvm.initialize_native_asmparser()
+    except RuntimeError:
+        return False
+    return True
 
 
 configure()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 
 
 def on_threads(work: Callable[[int], None], threads: int) -> None:
@@ -37,14 +38,17 @@ def on_threads(work: Callable[[int], None], threads: int) -> None:
                    errors[0])
 
 
+@dataclass(frozen=True)
 class TimedRun:
-    """The rate and CPU share of a kernel timed on threads; a dataclass that subclasses this
-    declares ``flops``, ``seconds`` (first start to last end) and the per-thread times."""
+    """A kernel timed on ``threads`` threads at once, and how far its results were off."""
 
-    flops: int
-    seconds: float
+    threads: int
+    iterations: int
+    flops: int  # exact, every thread together
+    seconds: float  # first thread start to last thread end
     thread_seconds: tuple[float, ...]
     thread_cpu_seconds: tuple[float, ...]  # CPU time each thread had: preemption not counted
+    max_rel_error: float  # against the kernel's known result
 
     @property
     def gflops(self) -> float:

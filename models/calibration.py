@@ -321,10 +321,11 @@ def _power(sc: Scenario, catalogue: dict[str, NodeType], nt: str, rows: Any,
     load = rows[rows["name"].astype(str).str.startswith(LOAD_PREFIX)]
     if load.empty:
         return None
-    metered = (load[load["node_watts"].astype(float) > 0] if "node_watts" in load
-               else load.iloc[:0])
-    power = node_power(zip(metered["name"].astype(str), metered.get("node_watts", []),
-                           strict=True), sc.facility.rapl_wall_factor)
+    watts = load["node_watts"].astype(float) if "node_watts" in load else None
+    metered = load.iloc[:0] if watts is None else load[watts > 0]
+    power = node_power(zip(metered["name"].astype(str), metered["node_watts"].astype(float),
+                           strict=True) if not metered.empty else (),
+                       sc.facility.rapl_wall_factor)
     if power is None:
         notes.append(f"{nt}: catalogue power kept: no compute record carries RAPL watts "
                      "(unavailable on this machine, or not measured)")

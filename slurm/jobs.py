@@ -119,8 +119,10 @@ class JobOutcome:
             "job_id": self.job_id,
             "name": self.entry.get("job_name", ""),
             "suites": list(self.entry.get("suites", [])),
-            "node_list": self.node_list,
-            "node_names": list(self.nodes),
+            # where Slurm named the nodes; otherwise (a step, a forgotten job) each record
+            # keeps the node list its own environment gave it
+            **({"node_list": self.node_list, "node_names": list(self.nodes)}
+               if self.node_list else {}),
             "num_nodes": len(self.nodes) or self.entry.get("nodes"),
             "state": self.state,
             "exit_code": self.exit_code,

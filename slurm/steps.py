@@ -81,9 +81,6 @@ def run_step(alloc: Allocation, spec: JobSpec, *, timeout_s: float,
     """
     if len(spec.commands) != 1:
         raise SlurmError("a step runs one command (build the spec with one_step)")
-    if spec.nodes > alloc.nodes:
-        raise SlurmError(f"{spec.nodes} node(s) is more than allocation {alloc.job_id} holds "
-                         f"({alloc.nodes})")
     environ = dict(os.environ if env is None else env)
     srun = shutil.which("srun", path=environ.get("PATH", os.defpath))
     if srun is None:
